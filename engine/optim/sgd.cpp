@@ -1,0 +1,1 @@
+// TODO(stub): not written yet

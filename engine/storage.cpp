@@ -1,0 +1,110 @@
+#include "engine/storage.h"
+
+#include <malloc.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "engine/check.h"
+
+namespace loco {
+namespace {
+
+// Best-fit free list keyed by block size. A cached block is reused for any request between
+// half its size and its size, so shape-stable loops hit the cache on every allocation.
+class CachingAllocator {
+ public:
+  explicit CachingAllocator(Device d) : device_(d) {}
+  ~CachingAllocator() { release_all(); }
+
+  void* allocate(size_t& bytes) {
+    bytes = round_up(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = free_.lower_bound(bytes);
+    if (it != free_.end() && it->first <= 2 * bytes) {
+      void* p = it->second;
+      bytes = it->first;
+      stats_.cached_bytes -= bytes;
+      stats_.live_bytes += bytes;
+      free_.erase(it);
+      return p;
+    }
+    void* p = os_alloc(bytes);
+    if (!p) {  // out of memory: give the cache back and try once more
+      release_locked();
+      p = os_alloc(bytes);
+    }
+    LOCO_CHECK(p, "out of ", device_name(device_), " memory allocating ", bytes, " bytes");
+    ++stats_.os_allocs;
+    stats_.live_bytes += bytes;
+    return p;
+  }
+
+  void deallocate(void* p, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.emplace(bytes, p);
+    stats_.cached_bytes += bytes;
+    stats_.live_bytes -= bytes;
+  }
+
+  AllocatorStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+  void release_all() {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_locked();
+  }
+
+ private:
+  static size_t round_up(size_t b) {
+    const size_t q = b < (1u << 20) ? 256 : (1u << 16);
+    return b == 0 ? q : (b + q - 1) / q * q;
+  }
+  void* os_alloc(size_t bytes) {
+    if (device_ == Device::cpu) return std::aligned_alloc(64, bytes);
+    return device_memory::cuda_malloc(bytes);
+  }
+  void os_free(void* p) {
+    if (device_ == Device::cpu) std::free(p);
+    else device_memory::cuda_free(p);
+  }
+  void release_locked() {
+    for (auto& [b, p] : free_) os_free(p);
+    free_.clear();
+    stats_.cached_bytes = 0;
+  }
+
+  Device device_;
+  std::mutex mu_;
+  std::multimap<size_t, void*> free_;
+  AllocatorStats stats_;
+};
+
+CachingAllocator& allocator(Device d) {
+  // Leaked on purpose: tensors held in static objects may die after a function-local static.
+  static auto* cpu = new CachingAllocator(Device::cpu);
+  static auto* cuda = new CachingAllocator(Device::cuda);
+  return d == Device::cpu ? *cpu : *cuda;
+}
+
+// Keep glibc from returning memory to the OS between iterations (Eigen's GEMM packing
+// buffers and other short-lived heap blocks would otherwise be mmap'ed and faulted anew).
+const bool kMallocTuned = [] {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return true;
+}();
+
+}  // namespace
+
+Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  ptr_ = allocator(device).allocate(bytes_);
+}
+Storage::~Storage() { allocator(device_).deallocate(ptr_, bytes_); }
+
+AllocatorStats allocator_stats(Device d) { return allocator(d).stats(); }
+void empty_cache(Device d) { allocator(d).release_all(); }
+
+}  // namespace loco

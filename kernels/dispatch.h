@@ -1,0 +1,28 @@
+// LOCO_DISPATCH(device, T, fn, args...): calls kernels::cpu::fn or kernels::cuda::fn.
+// The only CPU/CUDA #if outside kernels/cuda/. CUDA twins exist for f32 only (f64 is CPU-only,
+// for gradient checks), so T picks whether the CUDA branch is compiled at all.
+#pragma once
+#include <type_traits>
+
+#include "engine/check.h"
+#include "engine/dtype.h"
+
+#ifdef LOCO_HAS_CUDA
+#define LOCO_CUDA_INVOKE(fn, ...) ::loco::kernels::cuda::fn(__VA_ARGS__)
+#else
+#define LOCO_CUDA_INVOKE(fn, ...) \
+  LOCO_FAIL(#fn ": this loco was built without CUDA (configure with -DLOCO_CUDA=ON)")
+#endif
+
+#define LOCO_DISPATCH(dev, T, fn, ...)                                                 \
+  do {                                                                                 \
+    if ((dev) == ::loco::Device::cpu) {                                                \
+      ::loco::kernels::cpu::fn(__VA_ARGS__);                                           \
+    } else {                                                                           \
+      if constexpr (std::is_same_v<T, float>) {                                        \
+        LOCO_CUDA_INVOKE(fn, __VA_ARGS__);                                             \
+      } else {                                                                         \
+        LOCO_FAIL(#fn ": only f32 tensors live on CUDA");                              \
+      }                                                                                \
+    }                                                                                  \
+  } while (0)

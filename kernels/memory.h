@@ -1,0 +1,18 @@
+// Contract of the memory family: fill and copy. N elements.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace loco::kernels {
+namespace cpu {
+template <class T> void fill(T* y, T value, int64_t n);
+}  // namespace cpu
+#ifdef LOCO_HAS_CUDA
+namespace cuda {
+enum class CopyKind { h2d, d2h, d2d };
+void copy_bytes(void* dst, const void* src, size_t n, CopyKind kind);
+void fill(float* y, float value, int64_t n);
+bool device_present();
+}  // namespace cuda
+#endif
+}  // namespace loco::kernels
