@@ -1,0 +1,1 @@
+// TODO(stub): tests for the matmul family
