@@ -1,1 +1,152 @@
-// TODO(stub): benchmarks for conv2d
+// conv2d benchmarks on the CPU at ConvNet-3's shapes: batch 256, 128→128 channels, 3×3 with
+// padding 1 on 32×32, 16×16 and 8×8 maps, and the Fashion-MNIST first layer (1→128, 28×28,
+// padding 3). Shape letters: N batch, C in channels, H×W input, K out channels.
+// Each benchmark first checks its op against a naive loop at N = 1 and the same C, H, K, pad
+// (SkipWithError on a mismatch), so a fast wrong kernel never gets a number.
+// FLOPS counts 2·N·K·C·R·S·P·Q per convolution (three for fwd_bwd). bench/torch_conv_ref.py
+// times PyTorch at the same shapes; bench/RESULTS.md has both.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "engine/ops.h"
+#include "engine/rng.h"
+
+namespace loco {
+namespace {
+
+struct Case {
+  int64_t N, C, H, K, pad;
+  static Case from(const benchmark::State& st) { return {st.range(0), st.range(1), st.range(2), st.range(3), st.range(4)}; }
+  int64_t P() const { return H + 2 * pad - 3 + 1; }
+  double flops() const { return 2.0 * static_cast<double>(N * K * C * 9) * static_cast<double>(P() * P()); }
+  Conv2dOpts opts() const { return {.stride = 1, .padding = pad}; }
+};
+
+enum class Which { fwd, bwd_data, bwd_weight };
+
+// Relative L2 error of conv2d / bwd_data / bwd_weight against a naive loop in double, at N = 1.
+double naive_error(const Case& c0, Which which) {
+  const Case c{1, c0.C, c0.H, c0.K, c0.pad};
+  const int64_t P = c.P();
+  Generator g(42, 0);
+  const Tensor x = rand_normal(Shape{1, c.C, c.H, c.H}, g), w = rand_normal(Shape{c.K, c.C, 3, 3}, g, 0.0, 0.1);
+  const Tensor dy = rand_normal(Shape{1, c.K, P, P}, g);
+  const auto xv = x.to_vector<float>(), wv = w.to_vector<float>(), dyv = dy.to_vector<float>();
+  std::vector<double> ref(which == Which::fwd ? dyv.size() : which == Which::bwd_data ? xv.size() : wv.size());
+  for (int64_t k = 0; k < c.K; ++k)
+    for (int64_t ch = 0; ch < c.C; ++ch)
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t q = 0; q < P; ++q)
+          for (int64_t r = 0; r < 3; ++r)
+            for (int64_t s = 0; s < 3; ++s) {
+              const int64_t ih = p - c.pad + r, iw = q - c.pad + s;
+              if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.H) continue;
+              const int64_t yi = (k * P + p) * P + q, wi = ((k * c.C + ch) * 3 + r) * 3 + s, xi = (ch * c.H + ih) * c.H + iw;
+              if (which == Which::fwd) ref[yi] += double(xv[xi]) * wv[wi];
+              if (which == Which::bwd_data) ref[xi] += double(dyv[yi]) * wv[wi];
+              if (which == Which::bwd_weight) ref[wi] += double(dyv[yi]) * xv[xi];
+            }
+  NoGradGuard no_grad;
+  const Tensor out = which == Which::fwd        ? conv2d(x, w, Tensor(), c.opts())
+                     : which == Which::bwd_data ? conv2d_bwd_data(dy, w, c.H, c.H, c.opts())
+                                                : conv2d_bwd_weight(x, dy, 3, 3, c.opts());
+  const auto ov = out.to_vector<float>();
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    if (!std::isfinite(ov[i])) return INFINITY;
+    num += (ov[i] - ref[i]) * (ov[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return den > 0 ? std::sqrt(num / den) : INFINITY;
+}
+
+// Checks each (shape, direction) once per process; false (and the benchmark skipped) on a mismatch.
+bool checked(benchmark::State& st, const Case& c, std::initializer_list<Which> whichs) {
+  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int>, double> seen;
+  for (Which which : whichs) {
+    auto key = std::make_tuple(c.C, c.H, c.K, c.pad, static_cast<int>(which));
+    if (!seen.count(key)) seen[key] = naive_error(c, which);
+    if (!(seen[key] <= 1e-5)) {
+      st.SkipWithError("conv2d: result differs from the naive reference");
+      return false;
+    }
+  }
+  return true;
+}
+
+struct Inputs {
+  Tensor x, w, b, dy;
+  explicit Inputs(const Case& c) {
+    Generator g(1, 0);
+    x = rand_normal(Shape{c.N, c.C, c.H, c.H}, g);
+    w = rand_normal(Shape{c.K, c.C, 3, 3}, g, 0.0, 0.05);
+    b = rand_normal(Shape{c.K}, g);
+    dy = rand_normal(Shape{c.N, c.K, c.P(), c.P()}, g);
+  }
+};
+
+void set_flops(benchmark::State& st, double flops) {
+  st.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_conv2d_fwd_cpu(benchmark::State& st) {
+  const Case c = Case::from(st);
+  if (!checked(st, c, {Which::fwd})) return;
+  const Inputs in(c);
+  NoGradGuard no_grad;
+  for (auto _ : st) benchmark::DoNotOptimize(conv2d(in.x, in.w, in.b, c.opts()).raw());
+  set_flops(st, c.flops());
+}
+
+void BM_conv2d_bwd_data_cpu(benchmark::State& st) {
+  const Case c = Case::from(st);
+  if (!checked(st, c, {Which::bwd_data})) return;
+  const Inputs in(c);
+  NoGradGuard no_grad;
+  for (auto _ : st) benchmark::DoNotOptimize(conv2d_bwd_data(in.dy, in.w, c.H, c.H, c.opts()).raw());
+  set_flops(st, c.flops());
+}
+
+void BM_conv2d_bwd_weight_cpu(benchmark::State& st) {
+  const Case c = Case::from(st);
+  if (!checked(st, c, {Which::bwd_weight})) return;
+  const Inputs in(c);
+  NoGradGuard no_grad;
+  for (auto _ : st) benchmark::DoNotOptimize(conv2d_bwd_weight(in.x, in.dy, 3, 3, c.opts()).raw());
+  set_flops(st, c.flops());
+}
+
+// What a training step pays: the recorded forward, then dx, dw and db through the tape.
+void BM_conv2d_fwd_bwd_cpu(benchmark::State& st) {
+  const Case c = Case::from(st);
+  if (!checked(st, c, {Which::fwd, Which::bwd_data, Which::bwd_weight})) return;
+  Inputs in(c);
+  in.x.requires_grad_();
+  in.w.requires_grad_();
+  in.b.requires_grad_();
+  for (auto _ : st) {
+    const Tensor y = conv2d(in.x, in.w, in.b, c.opts());
+    auto g = grad(y, {in.x, in.w, in.b}, {.seed = in.dy});
+    benchmark::DoNotOptimize(g[0].raw());
+  }
+  set_flops(st, 3 * c.flops());
+}
+
+// {N, C, H, K, pad}: ConvNet-3's 128→128 layers and the Fashion-MNIST first layer.
+void shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"N", "C", "H", "K", "pad"});
+  for (int64_t h : {32, 16, 8}) b->Args({256, 128, h, 128, 1});
+  b->Args({256, 1, 28, 128, 3});
+  b->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+}
+
+BENCHMARK(BM_conv2d_fwd_cpu)->Apply(shapes);
+BENCHMARK(BM_conv2d_bwd_data_cpu)->Apply(shapes);
+BENCHMARK(BM_conv2d_bwd_weight_cpu)->Apply(shapes);
+BENCHMARK(BM_conv2d_fwd_bwd_cpu)->Apply(shapes);
+
+}  // namespace
+}  // namespace loco

@@ -4,6 +4,7 @@
 //   conv2d(x, w)              → dx = conv2d_bwd_data(dy, w),  dw = conv2d_bwd_weight(x, dy)
 //   conv2d_bwd_data(dy, w)    → d(dy) = conv2d(g, w),         dw = conv2d_bwd_weight(g, dy)
 //   conv2d_bwd_weight(x, dy)  → dx = conv2d_bwd_data(dy, g),  d(dy) = conv2d(x, g)
+// and the optional bias (K values) of conv2d gets db = sum(dy, {0, 2, 3}).
 #pragma once
 #include "engine/tensor.h"
 

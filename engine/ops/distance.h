@@ -3,6 +3,8 @@
 //     syn [K·n_s, d], rows class-major (class c owns a contiguous block).
 //   gm_distance: the gradient-matching distance between two lists of parameter gradients:
 //     'ours' (per-output-row cosine, 1-D tensors ignored), 'mse' (sum of squares), 'cos'.
+// Both are composed from reshape/mean/sum/sub/mul/div/sqrt/affine, so they differentiate twice.
+// Norms are √(‖·‖² + 1e-20) so that an all-zero row has a zero (not NaN) gradient, as PyTorch.
 #pragma once
 #include <string>
 #include <vector>

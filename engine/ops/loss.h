@@ -1,5 +1,7 @@
 // Softmax cross-entropy. log_softmax over dim 1 of [N,K]; cross_entropy takes integer labels
-// (i64 [N]) and returns the mean over the batch of −log p[label].
+// (i64 [N], each in [0, K)) and returns the mean over the batch of −log p[label].
+// Backward closure: log_softmax → {exp, log_softmax, sum, mul, sub}; pick ↔ unpick (adjoints);
+// cross_entropy (one fused node) → {exp, log_softmax, unpick, sub, mul}.
 #pragma once
 #include "engine/tensor.h"
 

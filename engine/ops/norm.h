@@ -5,7 +5,11 @@
 //     are updated in place (r ← (1−m)·r + m·batch, running var from the unbiased variance).
 //     Eval: the running statistics.
 // The backwards are composed from ops when recording (double backward) and run a fused
-// kernel otherwise; a test checks the two agree.
+// kernel otherwise; a test checks the two agree. x̂ is recomputed from x, never saved.
+// Backward closure: reshape, mean/sum_to, sub, mul, affine, rsqrt (batch norm in eval mode is
+// built from mul/add/rsqrt/reshape, so its backward is theirs).
+// Undefined γ/β mean no affine. batch_norm creates the running statistics (0 and 1) when
+// they are undefined.
 #pragma once
 #include "engine/tensor.h"
 

@@ -1,1 +1,157 @@
-// TODO(stub): tests for the pool family
+// Tests of the pooling family: forward values against naive loops (odd sizes floor), the
+// adjoint identities, max-pool routing, GradCheck and GradGradCheck.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "tests/harness/gradcheck.h"
+
+namespace loco {
+namespace {
+
+using testing::expect_gradcheck;
+using testing::expect_gradgradcheck;
+using testing::randn64;
+using V = std::vector<Tensor>;
+
+double dot(const Tensor& a, const Tensor& b) {
+  const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
+  double s = 0;
+  for (size_t i = 0; i < va.size(); ++i) s += va[i] * vb[i];
+  return s;
+}
+
+// Values in a random order with gaps of 0.1, so no window has a tie or a near-tie.
+Tensor distinct_values(const Shape& s, uint64_t seed) {
+  Generator g(seed, 0);
+  const auto perm = rand_permutation(s.numel(), g);
+  std::vector<double> v(perm.size());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 0.1 * static_cast<double>(perm[i]) - 1.0;
+  return from_vector(v, s);
+}
+
+// Naive 2×2 pooling of [P, H, W] planes; `take_max` picks max, else the mean.
+std::vector<double> naive_pool(const std::vector<double>& x, int64_t p, int64_t h, int64_t w, bool take_max) {
+  const int64_t ho = h / 2, wo = w / 2;
+  std::vector<double> y(static_cast<size_t>(p * ho * wo));
+  for (int64_t q = 0; q < p; ++q)
+    for (int64_t i = 0; i < ho; ++i)
+      for (int64_t j = 0; j < wo; ++j) {
+        const double a = x[(q * h + 2 * i) * w + 2 * j], b = x[(q * h + 2 * i) * w + 2 * j + 1];
+        const double c = x[(q * h + 2 * i + 1) * w + 2 * j], d = x[(q * h + 2 * i + 1) * w + 2 * j + 1];
+        y[(q * ho + i) * wo + j] = take_max ? std::max({a, b, c, d}) : (a + b + c + d) / 4;
+      }
+  return y;
+}
+
+// The first in-plane index h·W + w of each window's maximum, as i64 [..., H/2, W/2].
+Tensor naive_argmax(const Tensor& x) {
+  const int64_t h = x.dim(-2), w = x.dim(-1), p = x.numel() / (h * w), ho = h / 2, wo = w / 2;
+  const auto v = x.to_vector<double>();
+  std::vector<int64_t> idx;
+  for (int64_t q = 0; q < p; ++q)
+    for (int64_t i = 0; i < ho; ++i)
+      for (int64_t j = 0; j < wo; ++j) {
+        int64_t best = 2 * i * w + 2 * j;
+        for (int64_t k : {best + 1, best + w, best + w + 1})
+          if (v[q * h * w + k] > v[q * h * w + best]) best = k;
+        idx.push_back(best);
+      }
+  std::vector<int64_t> d = x.shape().dims();
+  d[d.size() - 2] = ho;
+  d[d.size() - 1] = wo;
+  return from_vector(idx, Shape(d));
+}
+
+TEST(PoolForward, AvgAndMaxMatchNaiveWithOddSizes) {
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{4, 6}, {5, 7}, {2, 3}}) {
+    const Tensor x = randn64(Shape{2, 3, h, w}, 1);
+    const auto xv = x.to_vector<double>();
+    const Tensor ya = avg_pool2(x), ym = max_pool2(x);
+    EXPECT_EQ(ya.shape(), (Shape{2, 3, h / 2, w / 2}));
+    EXPECT_EQ(ya.to_vector<double>(), naive_pool(xv, 6, h, w, false));
+    EXPECT_EQ(ym.to_vector<double>(), naive_pool(xv, 6, h, w, true));
+    // f32 as well.
+    std::vector<float> xf(xv.begin(), xv.end());
+    const Tensor x32 = from_vector(xf, x.shape());
+    const auto ya32 = avg_pool2(x32).to_vector<float>(), ym32 = max_pool2(x32).to_vector<float>();
+    const auto ra = naive_pool(std::vector<double>(xf.begin(), xf.end()), 6, h, w, false);
+    const auto rm = naive_pool(std::vector<double>(xf.begin(), xf.end()), 6, h, w, true);
+    for (size_t i = 0; i < ra.size(); ++i) {
+      EXPECT_NEAR(ya32[i], ra[i], 1e-6);
+      EXPECT_EQ(ym32[i], static_cast<float>(rm[i]));
+    }
+  }
+}
+
+TEST(PoolForward, AvgPoolBwdIsTheAdjoint) {
+  // ⟨avg_pool2(x), y⟩ = ⟨x, avg_pool2_bwd(y)⟩, including the dropped odd row and column.
+  const Tensor x = randn64(Shape{2, 2, 5, 7}, 2), y = randn64(Shape{2, 2, 2, 3}, 3);
+  EXPECT_NEAR(dot(avg_pool2(x), y), dot(x, avg_pool2_bwd(y, 5, 7)), 1e-12);
+  const auto dx = avg_pool2_bwd(y, 5, 7).to_vector<double>();
+  for (int64_t j = 0; j < 7; ++j) EXPECT_EQ(dx[4 * 7 + j], 0.0);  // the last row of plane 0
+  for (int64_t i = 0; i < 5; ++i) EXPECT_EQ(dx[i * 7 + 6], 0.0);  // the last column of plane 0
+}
+
+TEST(PoolForward, MaxPoolRoutesToTheFirstMaximum) {
+  // One window with a tie (the first in scan order wins) and one with a clear maximum.
+  Tensor x = from_vector<double>({1, 3, 0, 2,  //
+                                  3, 2, 5, 1},
+                                 Shape{1, 1, 2, 4});
+  x.requires_grad_();
+  const Tensor y = max_pool2(x);
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{3, 5}));
+  const auto g = grad(sum(mul(y, from_vector<double>({10, 20}, Shape{1, 1, 1, 2}))), {x});
+  EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{0, 10, 0, 0, 0, 0, 20, 0}));
+}
+
+TEST(PoolForward, MaxPoolScatterGatherAreAdjoint) {
+  const Tensor x = distinct_values(Shape{2, 3, 5, 4}, 4);
+  const Tensor index = naive_argmax(x);
+  // max_pool2 routes its gradient exactly through these indices.
+  Tensor xx = x.clone().requires_grad_();
+  const Tensor dy0 = randn64(Shape{2, 3, 2, 2}, 8);
+  const auto routed = grad(sum(mul(max_pool2(xx), dy0)), {xx});
+  EXPECT_EQ(routed[0].to_vector<double>(), max_pool2_scatter(dy0, index, 5, 4).to_vector<double>());
+  const Tensor dy = randn64(Shape{2, 3, 2, 2}, 5), g = randn64(Shape{2, 3, 5, 4}, 6);
+  EXPECT_NEAR(dot(max_pool2_scatter(dy, index, 5, 4), g), dot(dy, max_pool2_gather(g, index)), 1e-12);
+  EXPECT_EQ(max_pool2_gather(x, index).to_vector<double>(), max_pool2(x).to_vector<double>());
+  EXPECT_THROW(max_pool2_gather(g, from_vector<int64_t>(std::vector<int64_t>(24, 20), Shape{2, 3, 2, 2})), Error);
+}
+
+TEST(PoolForward, RejectsTooSmallInputs) {
+  EXPECT_THROW(avg_pool2(randn64(Shape{1, 1, 1, 4}, 7)), Error);
+  EXPECT_THROW(max_pool2(randn64(Shape{4}, 7)), Error);
+  EXPECT_THROW(avg_pool2_bwd(randn64(Shape{1, 1, 2, 2}, 7), 6, 4), Error);
+}
+
+TEST(GradCheck, AvgPool2) {
+  expect_gradcheck([](const V& v) { return avg_pool2(v[0]); }, {randn64(Shape{2, 2, 5, 6}, 10)});
+  expect_gradcheck([](const V& v) { return avg_pool2_bwd(v[0], 5, 7); }, {randn64(Shape{2, 2, 2, 3}, 11)});
+}
+
+TEST(GradCheck, MaxPool2) {
+  const Tensor x = distinct_values(Shape{2, 2, 5, 6}, 12);
+  expect_gradcheck([](const V& v) { return max_pool2(v[0]); }, {x});
+  // The routing pair, on the argmax of x.
+  const Tensor index = naive_argmax(x);
+  expect_gradcheck([&](const V& v) { return max_pool2_scatter(v[0], index, 5, 6); }, {randn64(Shape{2, 2, 2, 3}, 13)});
+  expect_gradcheck([&](const V& v) { return max_pool2_gather(v[0], index); }, {randn64(Shape{2, 2, 5, 6}, 14)});
+}
+
+TEST(GradGradCheck, AvgPool2) {
+  // Pooling is linear: square it so the gradient depends on the input and both adjoints run.
+  expect_gradgradcheck([](const V& v) { return square(avg_pool2(v[0])); }, {randn64(Shape{2, 2, 4, 5}, 15)});
+}
+
+TEST(GradGradCheck, AvgPool2Bwd) {
+  expect_gradgradcheck([](const V& v) { return square(avg_pool2_bwd(v[0], 4, 5)); }, {randn64(Shape{2, 2, 2, 2}, 16)});
+}
+
+TEST(GradGradCheck, MaxPool2) {
+  expect_gradgradcheck([](const V& v) { return square(max_pool2(v[0])); }, {distinct_values(Shape{1, 2, 4, 5}, 17)});
+}
+
+}  // namespace
+}  // namespace loco
