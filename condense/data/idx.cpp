@@ -1,0 +1,156 @@
+// IDX reader (MNIST, Fashion-MNIST): the four files {train,t10k}-{images-idx3,labels-idx1}-ubyte,
+// gzipped (<stem>.gz) or plain. zlib's gzread reads both (a file without a gzip header passes
+// through unchanged), so one path serves them. The payload is read in chunks into a growing
+// buffer, so a header claiming billions of images costs nothing until the bytes are there.
+// Shape letters: N images, H×W = 28×28, K = 10 classes.
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "condense/data/dataset.h"
+
+namespace loco::condense {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t kImagesMagic = 2051;  // 0x00000803: unsigned bytes, 3 dims
+constexpr uint32_t kLabelsMagic = 2049;  // 0x00000801: unsigned bytes, 1 dim
+constexpr int64_t kSide = 28;
+
+class GzReader {
+ public:
+  explicit GzReader(const std::string& path) : path_(path), f_(gzopen(path.c_str(), "rb")) {
+    LOCO_CHECK(f_, path, ": cannot open");
+    gzbuffer(f_, 1 << 20);
+  }
+  ~GzReader() { gzclose(f_); }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+
+  // Up to n bytes; fewer only at the end of the data. Throws naming the file on a zlib error
+  // (a corrupt or truncated .gz).
+  size_t read(void* dst, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+      const auto want = static_cast<unsigned>(std::min<size_t>(n - got, 1u << 30));
+      const int r = gzread(f_, static_cast<char*>(dst) + got, want);
+      if (r < 0) {
+        int code = 0;
+        std::string msg = gzerror(f_, &code);
+        if (msg.starts_with(path_ + ": ")) msg.erase(0, path_.size() + 2);  // zlib prefixes the path
+        LOCO_FAIL(path_, ": read failed after ", total_ + got, " bytes (", msg, "): a corrupt or truncated file");
+      }
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    total_ += got;
+    return got;
+  }
+
+  // Exactly n payload bytes after the header, and nothing after them.
+  std::vector<uint8_t> read_payload(uint64_t n, uint64_t header) {
+    std::vector<uint8_t> buf;
+    buf.reserve(static_cast<size_t>(std::min<uint64_t>(n, 64u << 20)));
+    constexpr size_t kChunk = 8u << 20;
+    while (buf.size() < n) {
+      const size_t at = buf.size();
+      const auto want = static_cast<size_t>(std::min<uint64_t>(kChunk, n - at));
+      buf.resize(at + want);
+      const size_t got = read(buf.data() + at, want);
+      buf.resize(at + got);
+      LOCO_CHECK(got == want, path_, ": truncated: ", header + buf.size(), " bytes, but its header promises ",
+                 header + n);
+    }
+    uint8_t extra;
+    LOCO_CHECK(read(&extra, 1) == 0, path_, ": longer than its header says (", header + n, " bytes)");
+    return buf;
+  }
+
+ private:
+  std::string path_;
+  gzFile f_;
+  uint64_t total_ = 0;
+};
+
+uint32_t big_endian(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+std::string find_idx(const std::string& dir, const std::string& stem, const DatasetInfo& info) {
+  std::error_code ec;
+  const std::string plain = (fs::path(dir) / stem).string();
+  if (fs::is_regular_file(plain + ".gz", ec)) return plain + ".gz";
+  if (fs::is_regular_file(plain, ec)) return plain;
+  LOCO_FAIL(info.name, ": missing ", plain, ".gz (or ", plain, ")");
+}
+
+void check_magic(const std::string& path, uint32_t magic, uint32_t want, const char* what) {
+  LOCO_CHECK(magic == want, path, ": magic number ", magic, ", expected ", want, " (IDX ", what,
+             "); not an IDX file of that kind");
+}
+
+struct IdxImages {
+  int64_t n;
+  std::vector<uint8_t> pixels;  // [N, 28, 28]
+};
+
+IdxImages read_images(const std::string& path) {
+  GzReader r(path);
+  uint8_t h[16];
+  const size_t got = r.read(h, sizeof h);
+  LOCO_CHECK(got == sizeof h, path, ": truncated header (", got, " of 16 bytes)");
+  check_magic(path, big_endian(h), kImagesMagic, "images: unsigned bytes, 3 dims");
+  const int64_t n = big_endian(h + 4), rows = big_endian(h + 8), cols = big_endian(h + 12);
+  LOCO_CHECK(rows == kSide && cols == kSide, path, ": images are ", rows, "×", cols, ", expected 28×28");
+  LOCO_CHECK(n >= 1, path, ": holds no images");
+  return {n, r.read_payload(static_cast<uint64_t>(n) * kSide * kSide, sizeof h)};
+}
+
+std::vector<uint8_t> read_labels(const std::string& path, int64_t classes) {
+  GzReader r(path);
+  uint8_t h[8];
+  const size_t got = r.read(h, sizeof h);
+  LOCO_CHECK(got == sizeof h, path, ": truncated header (", got, " of 8 bytes)");
+  check_magic(path, big_endian(h), kLabelsMagic, "labels: unsigned bytes, 1 dim");
+  const int64_t n = big_endian(h + 4);
+  LOCO_CHECK(n >= 1, path, ": holds no labels");
+  std::vector<uint8_t> y = r.read_payload(static_cast<uint64_t>(n), sizeof h);
+  for (size_t i = 0; i < y.size(); ++i)
+    LOCO_CHECK(y[i] < classes, path, ": label ", int{y[i]}, " of item ", i, " is outside [0, ", classes, ")");
+  return y;
+}
+
+Dataset read_split(const std::string& dir, const std::string& prefix, const DatasetInfo& info) {
+  LOCO_CHECK(info.channels == 1 && info.height == kSide && info.width == kSide, info.name,
+             ": IDX holds 1×28×28 images, not ", info.channels, "×", info.height, "×", info.width);
+  const std::string ipath = find_idx(dir, prefix + "-images-idx3-ubyte", info);
+  const std::string lpath = find_idx(dir, prefix + "-labels-idx1-ubyte", info);
+  const IdxImages im = read_images(ipath);
+  const std::vector<uint8_t> y = read_labels(lpath, info.classes);
+  LOCO_CHECK(static_cast<int64_t>(y.size()) == im.n, ipath, " holds ", im.n, " images but ", lpath, " holds ", y.size(),
+             " labels");
+
+  Dataset d = detail::make_split(info, im.n);
+  const detail::Normaliser norm(info);
+  float* x = d.images.data<float>();
+  int64_t* lab = d.labels.data<int64_t>();
+  constexpr int64_t hw = kSide * kSide;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < im.n; ++i) {
+    norm.plane(x + i * hw, im.pixels.data() + i * hw, hw, 0);
+    lab[i] = y[static_cast<size_t>(i)];
+  }
+  return d;
+}
+
+}  // namespace
+
+DatasetPair read_idx(const std::string& dir, const DatasetInfo& info) {
+  return {read_split(dir, "train", info), read_split(dir, "t10k", info)};
+}
+
+}  // namespace loco::condense
