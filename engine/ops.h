@@ -4,6 +4,7 @@
 #include "engine/ops/conv2d.h"
 #include "engine/ops/distance.h"
 #include "engine/ops/elementwise.h"
+#include "engine/ops/grid_sample.h"
 #include "engine/ops/layout.h"
 #include "engine/ops/loss.h"
 #include "engine/ops/matmul.h"
