@@ -12,6 +12,7 @@
 #endif
 
 #include "engine/tensor.h"
+#include "tools/cli.h"
 
 namespace {
 
@@ -56,11 +57,27 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto* info = app.add_subcommand("info", "Print how this loco was built and which devices it sees");
   auto* demo = app.add_subcommand("demo", "Run the main job on the default dataset (see README)");
+  const std::vector<loco::cli::Command> commands = {loco::cli::add_train(app), loco::cli::add_coreset(app),
+                                                    loco::cli::add_eval(app)};
+  // CLI11 only says "a subcommand is required" for a mistyped one: name it and the choices.
+  std::string names;
+  bool known = false;
+  for (const auto* s : app.get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + s->get_name();
+    known = known || (argc > 1 && s->get_name() == argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::fprintf(stderr, "loco: unknown subcommand '%s'; choose one of: %s (loco --help)\n", argv[1], names.c_str());
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
   try {
     if (*info) return cmd_info();
     if (*demo) return cmd_demo();
+    for (const auto& c : commands)
+      if (*c.app) return c.run();
   } catch (const std::exception& e) {
+    std::fflush(stdout);
     std::fprintf(stderr, "loco: error: %s\n", e.what());
     return 1;
   }

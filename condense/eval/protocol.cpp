@@ -1,0 +1,144 @@
+// evaluate_synset, epoch() and the reference's learning-rate schedule (spec/evaluation.md §1).
+#include "condense/eval/protocol.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "engine/ops.h"
+#include "engine/optim/sgd.h"
+#include "models/networks.h"
+
+namespace loco::condense {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+Tensor augment_batch(const Tensor& x, const TrainSchedule& s, Generator& g) {
+  if (!s.dsa.none()) return dsa(x, s.dsa, g, /*shared=*/false);
+  if (s.dc_aug != "none") return dc_augment(x, s.dc_aug, g);
+  return x;
+}
+
+}  // namespace
+
+void mean_std(const std::vector<double>& v, double& mean, double& std) {
+  mean = std = 0.0;
+  if (v.empty()) return;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  for (double x : v) std += (x - mean) * (x - mean);
+  std = std::sqrt(std / static_cast<double>(v.size()));
+}
+
+TrainResult train_network(models::Module& net, const Tensor& images, const Tensor& labels, const TrainSchedule& s,
+                          Generator& g, const ProgressFn& progress, const BatchHook& hook) {
+  LOCO_CHECK(images.ndim() == 4 && labels.ndim() == 1 && images.dim(0) == labels.dim(0),
+             "train_network: images ", images.shape(), " and labels ", labels.shape(), " do not pair up");
+  LOCO_CHECK(images.dim(0) > 0, "train_network: the training set is empty");
+  LOCO_CHECK(s.epochs >= 0 && s.batch > 0, "train_network: epochs ", s.epochs, " and batch ", s.batch,
+             " must be ≥ 0 and > 0");
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t n = images.dim(0);
+  const std::vector<int64_t> label_of = labels.to_vector<int64_t>();
+  const int64_t decay_after = s.epochs / 2 + 1;
+  SgdOptions opt{.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay};
+  auto sgd = std::make_unique<Sgd>(net.parameters(), opt);
+  net.train();
+  TrainResult r;
+  const int64_t batches = (n + s.batch - 1) / s.batch;
+  for (int64_t ep = 0; ep <= s.epochs; ++ep) {
+    const std::vector<int64_t> perm = rand_permutation(n, g);
+    double loss_sum = 0.0;
+    int64_t correct = 0;
+    for (int64_t b = 0; b < n; b += s.batch) {
+      const std::vector<int64_t> rows(perm.begin() + b, perm.begin() + std::min(n, b + s.batch));
+      const Tensor index = index_tensor(rows, images.device());
+      std::vector<int64_t> batch_labels(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) batch_labels[i] = label_of[static_cast<size_t>(rows[i])];
+      const Tensor y = from_vector(batch_labels, Shape({static_cast<int64_t>(rows.size())}), images.device());
+      Tensor x;
+      {
+        NoGradGuard data;  // the data needs no gradient; augmentation of data records nothing
+        x = augment_batch(gather_rows(images, index), s, g);
+      }
+      const Tensor logits = net.forward(x);
+      const Tensor loss = cross_entropy(logits, y);
+      sgd->zero_grad();
+      backward(loss);
+      sgd->step();
+      const Tensor pred = argmax_rows(logits.detach());
+      const auto p = pred.to_vector<int64_t>();
+      for (size_t i = 0; i < p.size(); ++i) correct += p[i] == batch_labels[i];
+      loss_sum += loss.item_as_double() * static_cast<double>(rows.size());
+      if (hook) hook(rows, logits.detach());
+      if (progress) {
+        const double seen = static_cast<double>(b + static_cast<int64_t>(rows.size()));
+        progress({.phase = "train", .step = ep * batches + b / s.batch + 1, .total = (s.epochs + 1) * batches,
+                  .epoch = ep + 1, .epochs = s.epochs + 1, .epoch_done = b + s.batch >= n,
+                  .loss = loss_sum / seen, .accuracy = static_cast<double>(correct) / seen});
+      }
+    }
+    r.last_epoch_loss = loss_sum / static_cast<double>(n);
+    r.last_epoch_accuracy = static_cast<double>(correct) / static_cast<double>(n);
+    if (ep == decay_after) {  // the reference re-creates the optimiser: momentum starts afresh
+      opt.lr *= 0.1;
+      sgd = std::make_unique<Sgd>(net.parameters(), opt);
+    }
+  }
+  r.seconds = seconds_since(t0);
+  return r;
+}
+
+double test_accuracy(models::Module& net, const Dataset& test, int64_t batch) {
+  LOCO_CHECK(test.size() > 0, "test_accuracy: the test split of ", test.name, " is empty");
+  NoGradGuard no_grad;
+  const bool was_training = net.training();
+  net.eval();
+  const int64_t n = test.size();
+  int64_t correct = 0;
+  for (int64_t b = 0; b < n; b += batch) {
+    const int64_t e = std::min(n, b + batch);
+    const auto p = argmax_rows(net.forward(slice(test.images, b, e))).to_vector<int64_t>();
+    const auto t = slice(test.labels, b, e).to_vector<int64_t>();
+    for (size_t i = 0; i < p.size(); ++i) correct += p[i] == t[i];
+  }
+  net.train(was_training);
+  return static_cast<double>(correct) / static_cast<double>(n);
+}
+
+EvalResult evaluate_set(const Tensor& images, const Tensor& labels, const Dataset& test, const EvalOptions& o,
+                        const ProgressFn& progress) {
+  LOCO_CHECK(o.num_eval >= 1, "evaluate_set: --num-eval must be at least 1, got ", o.num_eval);
+  LOCO_CHECK(images.ndim() == 4 && test.images.ndim() == 4 && images.dim(1) == test.images.dim(1) &&
+                 images.dim(2) == test.images.dim(2) && images.dim(3) == test.images.dim(3),
+             "evaluate_set: the set's images ", images.shape(), " do not match the test images ",
+             test.images.shape());
+  const auto t0 = std::chrono::steady_clock::now();
+  EvalResult r{.model = o.model, .epochs = o.train.epochs};
+  const Tensor x = images.to(o.device), y = labels.to(o.device);
+  for (int64_t m = 0; m < o.num_eval; ++m) {
+    Generator init(o.seed, kStreamEvalInit + static_cast<uint64_t>(m));
+    Generator train(o.seed, kStreamEvalTrain + static_cast<uint64_t>(m));
+    auto net = models::make_network(o.model, images.dim(1), test.classes, images.dim(2), init, {.device = o.device});
+    const std::string phase = "eval " + std::to_string(m + 1) + "/" + std::to_string(o.num_eval);
+    ProgressFn per_model;
+    if (progress)
+      per_model = [&](const Progress& p) {
+        Progress q = p;
+        q.phase = phase;
+        q.step = m * p.total + p.step;
+        q.total = o.num_eval * p.total;
+        progress(q);
+      };
+    const TrainResult t = train_network(*net, x, y, o.train, train, per_model);
+    r.train_seconds.push_back(t.seconds);
+    r.accuracies.push_back(test_accuracy(*net, test));
+  }
+  mean_std(r.accuracies, r.mean, r.std);
+  r.seconds = seconds_since(t0);
+  return r;
+}
+
+}  // namespace loco::condense

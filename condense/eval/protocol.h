@@ -1,0 +1,88 @@
+// The field's evaluation protocol (spec/evaluation.md §1, the reference's evaluate_synset and
+// epoch): a fresh network trained on a set with SGD (momentum 0.9, weight decay 5e-4,
+// lr 0.01), minibatches of 256 reshuffled every epoch, each minibatch augmented, for E+1
+// epochs with lr ×0.1 and a fresh optimiser (momentum reset) after the epoch with index
+// E/2 + 1; then top-1 accuracy on the whole test split. evaluate_set repeats this over N fresh
+// networks and reports mean ± population std. The same trainer serves the whole-dataset
+// baseline and the coresets' feature and forgetting networks.
+//
+// Randomness: network m of an evaluation draws its initial weights from stream
+// kStreamEvalInit + m and its shuffles and augmentations from kStreamEvalTrain + m of the run
+// seed, so an evaluation repeats bit for bit and adding models leaves the first ones unchanged.
+//
+// Shape letters: N images, C channels, H×W image, K classes.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "condense/augment/augment.h"
+#include "condense/data/dataset.h"
+#include "models/module.h"
+
+namespace loco::condense {
+
+constexpr uint64_t kStreamEvalInit = 1u << 20;
+constexpr uint64_t kStreamEvalTrain = 2u << 20;
+
+// Where a long job is, for progress bars (tools/) and logs.
+struct Progress {
+  std::string phase;            // "train", "eval 2/3", ...
+  int64_t step = 0, total = 0;  // steps (minibatches, iterations) done and in all
+  int64_t epoch = 0, epochs = 0;  // the epoch under way (1-based) and their number; 0 when not epochs
+  bool epoch_done = false;      // this step finished its epoch
+  double loss = 0.0, accuracy = 0.0;  // running means over the epoch so far (training batches)
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct TrainSchedule {
+  int64_t epochs = 300;  // E: the reference trains E+1 epochs
+  double lr = 0.01, momentum = 0.9, weight_decay = 5e-4;
+  int64_t batch = 256;
+  DsaStrategy dsa;              // non-Siamese DSA on every minibatch (when not none)
+  std::string dc_aug = "none";  // else DC's augment() strategy (spec/augmentation.md §5)
+};
+
+// Called after each minibatch's forward with the dataset rows it held and their logits [B,K]
+// (the forgetting counter reads the per-example correctness from it).
+using BatchHook = std::function<void(const std::vector<int64_t>& rows, const Tensor& logits)>;
+
+struct TrainResult {
+  double last_epoch_loss = 0.0, last_epoch_accuracy = 0.0;  // over the augmented training batches
+  double seconds = 0.0;
+};
+
+// Trains net in place on (images [N,C,H,W], labels i64 [N]) by the schedule. progress and hook
+// get one call per minibatch.
+TrainResult train_network(models::Module& net, const Tensor& images, const Tensor& labels, const TrainSchedule& s,
+                          Generator& g, const ProgressFn& progress = {}, const BatchHook& hook = {});
+
+// Top-1 accuracy of net (in eval mode, no recording) on a split, in batches.
+double test_accuracy(models::Module& net, const Dataset& test, int64_t batch = 256);
+
+struct EvalOptions {
+  std::string model = "ConvNet";
+  int64_t num_eval = 3;
+  TrainSchedule train;
+  uint64_t seed = 0;
+  Device device = Device::cpu;
+};
+struct EvalResult {
+  std::string model;
+  int64_t epochs = 0;
+  std::vector<double> accuracies;  // one per network, in [0, 1]
+  double mean = 0.0, std = 0.0;    // population std (np.std), as the reference reports
+  std::vector<double> train_seconds;
+  double seconds = 0.0;            // all of it: training and testing
+};
+
+// Trains num_eval fresh networks on the set and tests each on `test`.
+EvalResult evaluate_set(const Tensor& images, const Tensor& labels, const Dataset& test, const EvalOptions& o,
+                        const ProgressFn& progress = {});
+
+// Mean and population standard deviation.
+void mean_std(const std::vector<double>& v, double& mean, double& std);
+
+}  // namespace loco::condense

@@ -1,0 +1,161 @@
+// RunDir and the synthetic-set file.
+#include "condense/run_dir.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/io/atomic_file.h"
+#include "engine/io/png.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops.h"
+
+namespace fs = std::filesystem;
+
+namespace loco::condense {
+
+RunDir::RunDir(std::string dir, bool force) : dir_(std::move(dir)), force_(force) {
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+  LOCO_CHECK(!dir_.empty(), "the run directory name is empty");
+  partial_ = dir_ + ".partial";
+  std::error_code ec;
+  LOCO_CHECK(force_ || !fs::exists(dir_, ec), dir_, " already exists; pass --force to replace it or choose another --out");
+  fs::remove_all(partial_, ec);  // a stale one from an interrupted run
+  fs::create_directories(partial_, ec);
+  LOCO_CHECK(!ec, dir_, ": cannot create ", partial_, " (", ec.message(), ")");
+}
+
+RunDir::~RunDir() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(partial_, ec);
+}
+
+void RunDir::write_json(const std::string& file, const Json& j) const {
+  const std::string text = j.dump(2) + "\n";
+  write_file_atomic(path(file), [&](FileSink& s) { s.write(text); });
+}
+
+void RunDir::append_log(const Json& line) const {
+  std::ofstream f(path("log.jsonl"), std::ios::app);
+  f << line.dump() << "\n";
+  LOCO_CHECK(f.good(), path("log.jsonl"), ": write failed");
+}
+
+void RunDir::commit() {
+  std::error_code ec;
+  if (fs::exists(dir_, ec)) {
+    LOCO_CHECK(force_, dir_, " appeared while the run was going; it is kept, and the run is in ", partial_);
+    const std::string old = dir_ + ".old";
+    fs::remove_all(old, ec);
+    fs::rename(dir_, old, ec);
+    LOCO_CHECK(!ec, dir_, ": cannot move the old run aside (", ec.message(), ")");
+    fs::rename(partial_, dir_, ec);
+    LOCO_CHECK(!ec, dir_, ": cannot move ", partial_, " into place (", ec.message(), ")");
+    fs::remove_all(old, ec);
+  } else {
+    fs::rename(partial_, dir_, ec);
+    LOCO_CHECK(!ec, dir_, ": cannot move ", partial_, " into place (", ec.message(), ")");
+  }
+  committed_ = true;
+}
+
+int64_t SavedSet::floats_stored() const { return a.defined() ? a.numel() + b.numel() : images.numel(); }
+
+std::string join_floats(const std::vector<float>& v) {
+  std::ostringstream s;
+  s.precision(9);
+  for (size_t i = 0; i < v.size(); ++i) s << (i ? "," : "") << v[i];
+  return s.str();
+}
+
+std::vector<float> parse_floats(const std::string& s, const std::string& what) {
+  std::vector<float> v;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      v.push_back(std::stof(item, &used));
+      LOCO_CHECK(used == item.size(), "");
+    } catch (...) {
+      LOCO_FAIL(what, ": '", s, "' is not a comma-separated list of numbers");
+    }
+  }
+  LOCO_CHECK(!v.empty(), what, ": empty list of numbers");
+  return v;
+}
+
+void save_set(const RunDir& run, const Tensor& images, const Tensor& a, const Tensor& b, const Tensor& labels,
+              int64_t classes, const std::map<std::string, std::string>& metadata, const std::vector<float>& mean,
+              const std::vector<float>& std, int64_t max_cols) {
+  NoGradGuard no_grad;
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  Tensor shown = images;
+  if (a.defined()) {
+    tensors = {{"A", a.detach()}, {"B", b.detach()}};
+    shown = lowrank_reconstruct(a.detach(), b.detach());
+  } else {
+    tensors = {{"images", images.detach()}};
+  }
+  tensors.emplace_back("labels", labels);
+  std::map<std::string, std::string> meta = metadata;
+  meta["mean"] = join_floats(mean);
+  meta["std"] = join_floats(std);
+  save_safetensors(run.path("synset.safetensors"), tensors, meta);
+
+  // One row per class, in label order, the first max_cols images of each.
+  const auto label = labels.to_vector<int64_t>();
+  std::vector<int64_t> per_class(static_cast<size_t>(classes), 0);
+  for (int64_t l : label) ++per_class[static_cast<size_t>(l)];
+  const int64_t cols = std::min<int64_t>(max_cols, *std::max_element(per_class.begin(), per_class.end()));
+  const Shape cell = {1, shown.dim(1), shown.dim(2), shown.dim(3)};
+  std::vector<Tensor> cells(static_cast<size_t>(classes * cols));
+  std::vector<int64_t> filled(static_cast<size_t>(classes), 0);
+  for (size_t i = 0; i < label.size(); ++i) {
+    const int64_t c = label[i];
+    if (filled[c] < cols) cells[static_cast<size_t>(c * cols + filled[c]++)] = slice(shown.detach(), i, i + 1);
+  }
+  // Missing cells stay background: a NaN image de-normalises to 0, so fill with +inf → white.
+  for (auto& t : cells)
+    if (!t.defined()) t = full(cell, 1e30, shown.dtype(), shown.device());
+  save_png_grid(run.path("grid.png"), concat(cells), classes, cols, mean, std);
+}
+
+SavedSet load_set(const std::string& path_in) {
+  std::string path = path_in;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) path += "/synset.safetensors";
+  LOCO_CHECK(fs::exists(path, ec), path, ": no such file (expected a run directory or a synset.safetensors)");
+  SafetensorsFile f = load_safetensors(path);
+  SavedSet s;
+  s.metadata = f.metadata;
+  auto take = [&](const char* name) {
+    auto it = f.tensors.find(name);
+    return it == f.tensors.end() ? Tensor() : it->second;
+  };
+  s.labels = take("labels");
+  LOCO_CHECK(s.labels.defined() && s.labels.dtype() == DType::i64 && s.labels.ndim() == 1, path,
+             ": needs an i64 [N] tensor 'labels'");
+  s.a = take("A");
+  s.b = take("B");
+  if (s.a.defined() || s.b.defined()) {
+    LOCO_CHECK(s.a.defined() && s.b.defined() && s.a.dtype() == DType::f32 && s.b.dtype() == DType::f32 &&
+                   s.a.ndim() == 4 && s.b.ndim() == 4 && s.a.dim(0) == s.b.dim(0) && s.a.dim(1) == s.b.dim(1) &&
+                   s.a.dim(3) == s.b.dim(2),
+               path, ": low-rank factors A ", s.a.defined() ? s.a.shape() : Shape{}, " and B ",
+               s.b.defined() ? s.b.shape() : Shape{}, " must be f32 [N,C,H,r] and [N,C,r,W]");
+    NoGradGuard no_grad;
+    s.images = lowrank_reconstruct(s.a, s.b);
+  } else {
+    s.images = take("images");
+    LOCO_CHECK(s.images.defined() && s.images.dtype() == DType::f32 && s.images.ndim() == 4, path,
+               ": needs an f32 [N,C,H,W] tensor 'images' (or low-rank factors 'A' and 'B')");
+  }
+  LOCO_CHECK(s.images.dim(0) == s.labels.dim(0), path, ": ", s.images.dim(0), " images but ", s.labels.dim(0),
+             " labels");
+  return s;
+}
+
+}  // namespace loco::condense

@@ -1,0 +1,63 @@
+// A run directory (DESIGN.md "Data and files"): synset.safetensors, grid.png, report.json,
+// log.jsonl. Everything is written into "<dir>.partial" and the directory is renamed into
+// place by commit(), so an interrupted or failed run never leaves a half-written run
+// directory under the final name, and an existing one is never replaced unless asked
+// (--force). A RunDir destroyed without commit() removes its partial folder.
+//
+// The synthetic-set file: "images" f32 [N,C,H,W] (full pixels) or the low-rank factors
+// "A" [N,C,H,r] and "B" [N,C,r,W] (the saving itself: images are A·B per channel), "labels"
+// i64 [N], and string metadata (method, dataset, mean, std, ...).
+#pragma once
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/tensor.h"
+
+namespace loco::condense {
+
+using Json = nlohmann::ordered_json;
+
+class RunDir {
+ public:
+  // Throws naming the directory when it exists and !force, or when it cannot be created.
+  RunDir(std::string dir, bool force);
+  ~RunDir();
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  // Where files go until commit().
+  std::string path(const std::string& file) const { return partial_ + "/" + file; }
+  void write_json(const std::string& file, const Json& j) const;  // atomic, pretty-printed
+  void append_log(const Json& line) const;                         // one line of log.jsonl
+  // Moves the finished run into place (replacing an old one when forced).
+  void commit();
+
+ private:
+  std::string dir_, partial_;
+  bool force_, committed_ = false;
+};
+
+struct SavedSet {
+  Tensor images;  // [N,C,H,W]: reconstructed from A·B for a low-rank file
+  Tensor labels;  // i64 [N]
+  Tensor a, b;    // the factors, when the file holds them
+  std::map<std::string, std::string> metadata;
+  int64_t floats_stored() const;  // what the file spends on the set itself (labels aside)
+};
+
+// synset.safetensors and grid.png (one row per class, at most max_cols images of each).
+// Pass either images or the factors a, b (then images may be undefined).
+void save_set(const RunDir& run, const Tensor& images, const Tensor& a, const Tensor& b, const Tensor& labels,
+              int64_t classes, const std::map<std::string, std::string>& metadata, const std::vector<float>& mean,
+              const std::vector<float>& std, int64_t max_cols = 32);
+// Reads a synset.safetensors (or a run directory holding one); throws naming the file at fault.
+SavedSet load_set(const std::string& path);
+
+// Comma-separated floats of a metadata value ("0.2861" or ".4914,.4822,.4465").
+std::string join_floats(const std::vector<float>& v);
+std::vector<float> parse_floats(const std::string& s, const std::string& what);
+
+}  // namespace loco::condense

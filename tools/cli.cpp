@@ -1,0 +1,190 @@
+// The shared flags, the progress display and the JSON forms of results.
+#include "tools/cli.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "models/networks.h"
+
+namespace loco::cli {
+
+void add_data_flags(CLI::App* app, DataFlags& f) {
+  std::string names;
+  for (const auto& n : condense::dataset_names()) names += (names.empty() ? "" : ", ") + n;
+  app->add_option("--dataset", f.dataset, "Dataset: " + names)->capture_default_str();
+  app->add_option("--data-dir", f.data_dir,
+                  "Folder holding the dataset's official files (default: $LOCO_DATA/<name>, then Debian's "
+                  "/usr/share/datasets/fashion-mnist for Fashion-MNIST, then ../shared/data/<name>, data/<name>)");
+}
+
+condense::DatasetPair load_data(const DataFlags& f) {
+  const std::string dir = f.data_dir.empty() ? condense::default_data_dir(f.dataset) : f.data_dir;
+  const auto t0 = std::chrono::steady_clock::now();
+  condense::DatasetPair d = condense::load_dataset(f.dataset, dir);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("data: %s from %s: %lld train, %lld test images %s (%.1f s)\n", d.train.name.c_str(), dir.c_str(),
+              static_cast<long long>(d.train.size()), static_cast<long long>(d.test.size()),
+              d.train.images.shape().str().c_str(), s);
+  return d;
+}
+
+void add_eval_flags(CLI::App* app, EvalFlags& f, const std::string& epochs_help) {
+  std::string names;
+  for (const auto& n : models::network_names()) names += (names.empty() ? "" : ", ") + n;
+  app->add_option("--model", f.model, "Network to train: " + names)->capture_default_str();
+  app->add_option("--epochs", f.epochs, epochs_help)->capture_default_str()->check(CLI::NonNegativeNumber);
+  app->add_option("--num-eval", f.num_eval, "Fresh networks to train and test (mean ± std over them)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app->add_option("--aug", f.aug,
+                  "Augmentation of each training minibatch: dsa (the dataset's DSA strategy), none, dc (DC's "
+                  "augment for this dataset and model), or a DSA strategy such as color_crop_cutout")
+      ->capture_default_str();
+}
+
+std::string default_dsa_strategy(const std::string& dataset) {
+  const std::string name = condense::dataset_info(dataset).name;
+  return name == "MNIST" ? "color_crop_cutout_scale_rotate" : "color_crop_cutout_flip_scale_rotate";
+}
+
+condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dataset) {
+  condense::TrainSchedule s{.epochs = f.epochs};
+  if (f.aug == "dsa") s.dsa = condense::DsaStrategy::parse(default_dsa_strategy(dataset));
+  else if (f.aug == "dc") s.dc_aug = condense::dc_augment_strategy(condense::dataset_info(dataset).name, f.model);
+  else if (f.aug != "none") s.dsa = condense::DsaStrategy::parse(f.aug);
+  return s;
+}
+
+void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out) {
+  app->add_option("--device", f.device, "cpu, cuda, or auto (cuda when a GPU is present)")->capture_default_str();
+  app->add_option("--seed", f.seed, "Run seed: every random stream derives from it")->capture_default_str();
+  if (with_out) {
+    app->add_option("--out", f.out, "Run directory to write (default: runs/<what>-<dataset>-...)");
+    app->add_flag("--force", f.force, "Replace the run directory when it exists");
+  }
+}
+
+Device parse_device(const std::string& d) {
+  if (d == "auto") return default_device();
+  if (d == "cpu") return Device::cpu;
+  if (d == "cuda") {
+    LOCO_CHECK(cuda_available(), "--device cuda: ",
+#ifdef LOCO_HAS_CUDA
+               "no usable GPU is visible"
+#else
+               "this loco was built without the CUDA backend (configure with -DLOCO_CUDA=ON)"
+#endif
+    );
+    return Device::cuda;
+  }
+  LOCO_FAIL("--device: expected cpu, cuda or auto, got '", d, "'");
+}
+
+ProgressPrinter::ProgressPrinter(int lines) : tty_(::isatty(1)), lines_(lines) {}
+
+namespace {
+std::string clock_text(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  char b[32];
+  const auto t = static_cast<long long>(s + 0.5);
+  if (t >= 3600) std::snprintf(b, sizeof b, "%lldh%02lldm", t / 3600, t / 60 % 60);
+  else std::snprintf(b, sizeof b, "%lldm%02llds", t / 60, t % 60);
+  return b;
+}
+}  // namespace
+
+void ProgressPrinter::operator()(const condense::Progress& p) {
+  const auto now = std::chrono::steady_clock::now();
+  if (p.phase != phase_ && (p.step <= 1 || phase_.empty())) {
+    if (open_) finish();
+    phase_ = p.phase;
+  }
+  if (start_step_ == 0 || p.step < start_step_) start_ = now, start_step_ = p.step, last_ = now;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate = p.step > start_step_ ? static_cast<double>(p.step - start_step_) / elapsed : 0.0;
+  const double left = rate > 0 ? static_cast<double>(p.total - p.step) / rate : NAN;
+  char epoch[48] = "";
+  if (p.epochs > 0) std::snprintf(epoch, sizeof epoch, "  epoch %lld/%lld", static_cast<long long>(p.epoch),
+                                  static_cast<long long>(p.epochs));
+  char stats[160];
+  std::snprintf(stats, sizeof stats, "%s  step %lld/%lld%s  loss %.4f  acc %.3f  %.2f steps/s  left %s", p.phase.c_str(),
+                static_cast<long long>(p.step), static_cast<long long>(p.total), epoch, p.loss, p.accuracy, rate,
+                clock_text(left).c_str());
+  const bool last = p.step >= p.total;
+  if (tty_) {
+    if (std::chrono::duration<double>(now - last_).count() < 0.1 && !last) return;
+    last_ = now;
+    constexpr int kWidth = 24;
+    const int fill = p.total > 0 ? static_cast<int>(kWidth * p.step / p.total) : 0;
+    std::printf("\r[%s%s] %s\033[K", std::string(fill, '#').c_str(), std::string(kWidth - fill, ' ').c_str(), stats);
+    std::fflush(stdout);
+    open_ = true;
+    if (last) finish();
+  } else {
+    const int64_t every = std::max<int64_t>(1, p.total / std::max(1, lines_));
+    if (p.step % every == 0 || last || p.step == 1) {
+      std::printf("%s\n", stats);
+      std::fflush(stdout);
+    }
+  }
+}
+
+void ProgressPrinter::finish() {
+  if (open_) std::printf("\n");
+  std::fflush(stdout);
+  open_ = false;
+}
+
+condense::EvalResult run_evaluation(const Tensor& images, const Tensor& labels, const condense::Dataset& test,
+                                    const EvalFlags& f, const std::string& dataset, uint64_t seed, Device dev) {
+  const condense::EvalOptions o{.model = f.model, .num_eval = f.num_eval, .train = schedule_from(f, dataset),
+                                .seed = seed, .device = dev};
+  std::printf("eval: %lld fresh %s, %lld epochs each on %lld images, augmentation %s\n",
+              static_cast<long long>(f.num_eval), f.model.c_str(), static_cast<long long>(f.epochs + 1),
+              static_cast<long long>(images.dim(0)),
+              o.train.dsa.none() ? o.train.dc_aug.c_str() : o.train.dsa.str().c_str());
+  ProgressPrinter bar;
+  condense::EvalResult r = condense::evaluate_set(images, labels, test, o, [&](const condense::Progress& p) { bar(p); });
+  bar.finish();
+  for (size_t i = 0; i < r.accuracies.size(); ++i) std::printf("  net %zu: %.2f %%\n", i + 1, 100 * r.accuracies[i]);
+  std::printf("eval: test accuracy %s (%s, %lld networks, %.0f s)\n", percent(r.mean, r.std).c_str(),
+              f.model.c_str(), static_cast<long long>(f.num_eval), r.seconds);
+  return r;
+}
+
+condense::Json eval_json(const condense::EvalResult& r) {
+  return {{"model", r.model},
+          {"epochs", r.epochs},
+          {"num_eval", r.accuracies.size()},
+          {"accuracy_mean", r.mean},
+          {"accuracy_std", r.std},
+          {"accuracies", r.accuracies},
+          {"train_seconds", r.train_seconds},
+          {"eval_seconds", r.seconds}};
+}
+
+condense::Json dataset_json(const condense::Dataset& d) {
+  return {{"name", d.name},
+          {"shape", std::vector<int64_t>{d.images.dim(1), d.images.dim(2), d.images.dim(3)}},
+          {"classes", d.classes},
+          {"mean", d.mean},
+          {"std", d.std}};
+}
+
+std::string percent(double mean, double std) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.2f ± %.2f %%", 100 * mean, 100 * std);
+  return b;
+}
+
+std::string format_bytes(int64_t bytes) {
+  char b[32];
+  if (bytes >= 1 << 20) std::snprintf(b, sizeof b, "%.2f MiB", bytes / 1048576.0);
+  else if (bytes >= 1 << 10) std::snprintf(b, sizeof b, "%.1f KiB", bytes / 1024.0);
+  else std::snprintf(b, sizeof b, "%lld B", static_cast<long long>(bytes));
+  return b;
+}
+
+}  // namespace loco::cli

@@ -1,0 +1,84 @@
+// What the subcommands share: the dataset, evaluation and output flags, the device, the
+// progress display and the JSON forms of results. Parsing and reporting only: every
+// algorithm lives in the library layers.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "condense/data/dataset.h"
+#include "condense/eval/protocol.h"
+#include "condense/run_dir.h"
+
+namespace loco::cli {
+
+struct DataFlags {
+  std::string dataset = "FashionMNIST";
+  std::string data_dir;  // empty: condense::default_data_dir
+};
+void add_data_flags(CLI::App* app, DataFlags& f);
+// Loads both splits and prints one line saying what was read from where.
+condense::DatasetPair load_data(const DataFlags& f);
+
+struct EvalFlags {
+  std::string model = "ConvNet";
+  int64_t epochs = 300;
+  int64_t num_eval = 3;
+  std::string aug = "dsa";
+};
+// epochs_help: what --epochs means for this subcommand.
+void add_eval_flags(CLI::App* app, EvalFlags& f, const std::string& epochs_help);
+// The DSA strategy a dataset uses by default (spec/augmentation.md §1: no flip for MNIST).
+std::string default_dsa_strategy(const std::string& dataset);
+// --aug: "dsa" (the dataset's default strategy), "none", "dc" (DC's augment for this dataset and
+// model) or an explicit DSA strategy such as "crop_scale".
+condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dataset);
+
+struct CommonFlags {
+  std::string device = "auto";
+  uint64_t seed = 0;
+  std::string out;
+  bool force = false;
+};
+void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out);
+Device parse_device(const std::string& d);
+
+// A progress bar on a terminal (stdout); plain lines otherwise, about `lines` of them per job.
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(int lines = 20);
+  void operator()(const condense::Progress& p);
+  void finish();  // ends a bar's line
+
+ private:
+  bool tty_;
+  int lines_;
+  bool open_ = false;
+  std::string phase_;
+  std::chrono::steady_clock::time_point start_, last_;
+  int64_t start_step_ = 0;
+};
+
+// Evaluates a set by the protocol with a progress display, and prints the result.
+condense::EvalResult run_evaluation(const Tensor& images, const Tensor& labels, const condense::Dataset& test,
+                                    const EvalFlags& f, const std::string& dataset, uint64_t seed, Device dev);
+
+condense::Json eval_json(const condense::EvalResult& r);
+condense::Json dataset_json(const condense::Dataset& d);
+// "81.23 ± 0.45 %" style summary.
+std::string percent(double mean, double std);
+std::string format_bytes(int64_t bytes);
+
+// A subcommand: its parser and what runs when it is chosen.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+Command add_train(CLI::App& parent);
+Command add_coreset(CLI::App& parent);
+Command add_eval(CLI::App& parent);
+
+}  // namespace loco::cli

@@ -1,0 +1,54 @@
+// loco eval: the evaluation protocol on any saved set (a run directory or a synset.safetensors),
+// with any network. Writes eval-<model>-e<E>.json into the run directory (atomically).
+#include <filesystem>
+#include <memory>
+
+#include "engine/io/atomic_file.h"
+#include "tools/cli.h"
+
+namespace loco::cli {
+
+Command add_eval(CLI::App& parent) {
+  struct Flags {
+    std::string set;
+    DataFlags data;
+    EvalFlags eval;
+    CommonFlags common;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* app = parent.add_subcommand("eval", "Evaluate a saved set: train fresh networks on it, test them");
+  app->footer("Example: loco eval runs/herding-FashionMNIST-ipc10-s0 --model LeNet --num-eval 5");
+  app->add_option("RUN_DIR", f->set, "A run directory, or a synset.safetensors file")->required();
+  app->add_option("--data-dir", f->data.data_dir, "Folder of the dataset's official files (default: as recorded)");
+  add_eval_flags(app, f->eval, "E: the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
+  add_common_flags(app, f->common, false);
+  return {app, [f]() {
+            const Device dev = parse_device(f->common.device);
+            const condense::SavedSet set = condense::load_set(f->set);
+            auto it = set.metadata.find("dataset");
+            LOCO_CHECK(it != set.metadata.end(), f->set, ": the set names no dataset in its metadata");
+            f->data.dataset = it->second;
+            auto data = load_data(f->data);
+            LOCO_CHECK(set.images.dim(1) == data.test.images.dim(1) && set.images.dim(2) == data.test.images.dim(2) &&
+                           set.images.dim(3) == data.test.images.dim(3),
+                       f->set, ": images ", set.images.shape(), " do not fit ", data.test.name, " ",
+                       data.test.images.shape());
+            const auto r = run_evaluation(set.images, set.labels, data.test, f->eval, data.train.name,
+                                          f->common.seed, dev);
+            namespace fs = std::filesystem;
+            const std::string dir = fs::is_directory(f->set) ? f->set : fs::path(f->set).parent_path().string();
+            const std::string path = (dir.empty() ? std::string(".") : dir) + "/eval-" + f->eval.model + "-e" +
+                                     std::to_string(f->eval.epochs) + "-s" + std::to_string(f->common.seed) + ".json";
+            condense::Json j = eval_json(r);
+            j["set"] = f->set;
+            j["aug"] = f->eval.aug;
+            j["seed"] = f->common.seed;
+            j["device"] = device_name(dev);
+            const std::string text = j.dump(2) + "\n";
+            write_file_atomic(path, [&](FileSink& s) { s.write(text); });
+            std::printf("eval: written %s\n", path.c_str());
+            return 0;
+          }};
+}
+
+}  // namespace loco::cli
