@@ -139,6 +139,18 @@ void Module::load_flat_parameters(const Tensor& flat) {
   copy_bytes(flat_.raw(), flat_.device(), flat.raw(), flat.device(), flat_.nbytes());
 }
 
+void Module::load_parameters(const std::map<std::string, Tensor>& named, const std::string& source) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto it = named.find(specs_[i].name);
+    LOCO_CHECK(it != named.end(), source, ": no tensor '", specs_[i].name, "' for ", name_);
+    const Tensor& t = it->second;
+    LOCO_CHECK(t.shape() == specs_[i].shape && t.dtype() == params_[i].dtype(), source, ": '", specs_[i].name,
+               "' is ", t.dtype(), " ", t.shape(), ", but ", name_, " needs ", params_[i].dtype(), " ",
+               specs_[i].shape);
+    copy_bytes(params_[i].raw(), params_[i].device(), t.raw(), t.device(), t.nbytes());
+  }
+}
+
 std::vector<Tensor> Module::unflatten(const Tensor& flat) const {
   LOCO_CHECK(flat.shape() == flat_.shape(), name_, ".unflatten: expected a ", flat_.shape(), " vector, got ",
              flat.shape());

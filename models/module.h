@@ -12,6 +12,7 @@
 // Initialisation: PyTorch's defaults (spec/networks.md §8), drawn from the Generator given.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,9 @@ class Module {
   Tensor flat_grad() const;
   // Copies a [P] vector into the parameters (MTT's start epoch, checkpoints).
   void load_flat_parameters(const Tensor& flat);
+  // Copies parameters by name (as parameter_names() gives them, e.g. from a safetensors file
+  // that `loco train` wrote); throws naming `source` and the tensor that is missing or misshapen.
+  void load_parameters(const std::map<std::string, Tensor>& named, const std::string& source);
   // Splits a [P] tensor (possibly requiring grad) into parameter-shaped tensors with
   // differentiable ops, for the functional forward on a flat vector (MTT).
   std::vector<Tensor> unflatten(const Tensor& flat) const;

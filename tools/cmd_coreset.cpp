@@ -31,6 +31,9 @@ Command add_coreset(CLI::App& parent) {
                   "references give none)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app->add_option("--feature-weights", f->coreset.feature_weights,
+                  "herding: use this trained network (a `loco train` run's model.safetensors, of --feature-model) "
+                  "instead of training one");
   app->add_flag("--normalise-features", f->coreset.normalise_features, "herding: L2-normalise features (iCaRL)");
   add_data_flags(app, f->data);
   add_eval_flags(app, f->eval, "Evaluation: E, the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
@@ -63,7 +66,7 @@ Command add_coreset(CLI::App& parent) {
             condense::Json report = {
                 {"command", "coreset"},
                 {"config", {{"method", o.method}, {"dataset", data.train.name}, {"ipc", o.ipc},
-                            {"feature_model", o.model}, {"feature_epochs", o.epochs},
+                            {"feature_model", o.model}, {"feature_epochs", o.epochs}, {"feature_weights", o.feature_weights},
                             {"normalise_features", o.normalise_features}, {"eval_model", f->eval.model},
                             {"eval_epochs", f->eval.epochs}, {"num_eval", f->eval.num_eval}, {"aug", f->eval.aug},
                             {"seed", o.seed}, {"device", device_name(dev)}}},

@@ -1,6 +1,7 @@
 // select_coreset: which rows each method picks, and the network herding and forgetting share.
 #include "condense/coreset/coreset.h"
 
+#include "engine/io/safetensors.h"
 #include "engine/ops.h"
 #include "models/networks.h"
 
@@ -52,6 +53,8 @@ const std::vector<std::string>& coreset_methods() {
 
 Coreset select_coreset(const Dataset& train, const CoresetOptions& o, const ProgressFn& progress) {
   LOCO_CHECK(o.ipc >= 1, "coreset: --ipc must be at least 1, got ", o.ipc);
+  LOCO_CHECK(o.feature_weights.empty() || o.method == "herding", "coreset: --feature-weights serves herding only, not ",
+             o.method);
   const ClassIndex index(train.labels, train.classes);
   for (int64_t c = 0; c < train.classes; ++c)
     LOCO_CHECK(static_cast<int64_t>(index.rows(c).size()) >= o.ipc, "coreset: class ", c, " of ", train.name,
@@ -64,7 +67,15 @@ Coreset select_coreset(const Dataset& train, const CoresetOptions& o, const Prog
       out.rows.insert(out.rows.end(), rows.begin(), rows.end());
     }
   } else if (o.method == "herding") {
-    auto net = train_whole_set_network(train, o, progress, {});
+    std::unique_ptr<models::Module> net;
+    if (o.feature_weights.empty()) {
+      net = train_whole_set_network(train, o, progress, {});
+    } else {
+      Generator init(o.seed, kStreamCoreset);
+      net = models::make_network(o.model, train.images.dim(1), train.classes, train.images.dim(2), init,
+                                 {.device = o.device});
+      net->load_parameters(load_safetensors(o.feature_weights).tensors, o.feature_weights);
+    }
     for (int64_t c = 0; c < train.classes; ++c) {
       const auto& rows = index.rows(c);
       for (int64_t i : herding_select(features_of(*net, train, rows, o.normalise_features), o.ipc))

@@ -34,6 +34,9 @@ struct CoresetOptions {
   int64_t epochs = 2;
   DsaStrategy dsa;
   bool normalise_features = false;  // herding: L2-normalise each feature vector (iCaRL)
+  // herding: take the feature network's weights from this safetensors file (`loco train`'s
+  // model.safetensors) instead of training one; model must name its architecture.
+  std::string feature_weights;
 };
 
 struct Coreset {

@@ -2,9 +2,13 @@
 // three methods end to end on a tiny generated problem.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 
 #include "condense/coreset/coreset.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops.h"
+#include "models/networks.h"
 #include "tests/harness/tiny_data.h"
 
 namespace loco::condense {
@@ -73,6 +77,35 @@ TEST(Coreset, EveryMethodPicksDistinctRowsOfEachClassInClassMajorOrder) {
     EXPECT_EQ(select_coreset(d.train, o).rows, cs.rows) << "not reproducible from the seed";
     EXPECT_EQ(cs.forgetting_events.size(), method == "forgetting" ? 30u : 0u);
   }
+}
+
+TEST(Coreset, HerdingUsesSavedFeatureWeights) {
+  const auto d = testing::tiny_dataset(8, 1);
+  Generator init(9, 0);
+  auto net = models::make_network("ConvNetW32", 1, 10, 28, init);
+  const std::string path = ::testing::TempDir() + "loco_feature_weights.safetensors";
+  std::vector<std::pair<std::string, Tensor>> named;
+  for (size_t i = 0; i < net->parameters().size(); ++i) named.emplace_back(net->parameter_names()[i], net->parameters()[i]);
+  save_safetensors(path, named);
+  const CoresetOptions o{.method = "herding", .ipc = 2, .model = "ConvNetW32", .feature_weights = path};
+  const Coreset cs = select_coreset(d.train, o);
+  // The same picks from the same network's features, computed here.
+  const ClassIndex index(d.train.labels, 10);
+  NoGradGuard no_grad;
+  for (int64_t c = 0; c < 10; ++c) {
+    const auto& rows = index.rows(c);
+    const Tensor f = net->embed(gather_rows(d.train.images, index_tensor(rows)));
+    const auto picks = herding_select(f, 2);
+    EXPECT_EQ(cs.rows[static_cast<size_t>(2 * c)], rows[static_cast<size_t>(picks[0])]);
+    EXPECT_EQ(cs.rows[static_cast<size_t>(2 * c + 1)], rows[static_cast<size_t>(picks[1])]);
+  }
+  try {
+    select_coreset(d.train, {.method = "herding", .ipc = 2, .model = "ConvNet", .feature_weights = path});
+    ADD_FAILURE() << "weights of another architecture were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
 }
 
 TEST(Coreset, BadRequestsNameTheFault) {
