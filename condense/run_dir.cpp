@@ -15,19 +15,48 @@ namespace fs = std::filesystem;
 
 namespace loco::condense {
 
-RunDir::RunDir(std::string dir, bool force) : dir_(std::move(dir)), force_(force) {
-  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
-  LOCO_CHECK(!dir_.empty(), "the run directory name is empty");
+namespace {
+std::string trimmed(std::string d) {
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  LOCO_CHECK(!d.empty(), "the run directory name is empty");
+  return d;
+}
+}  // namespace
+
+RunDir::RunDir(std::string dir, bool force, bool keep_partial)
+    : dir_(trimmed(std::move(dir))), force_(force), keep_partial_(keep_partial) {
   partial_ = dir_ + ".partial";
   std::error_code ec;
   LOCO_CHECK(force_ || !fs::exists(dir_, ec), dir_, " already exists; pass --force to replace it or choose another --out");
+  LOCO_CHECK(!keep_partial_ || force_ || !fs::exists(partial_, ec), partial_,
+             " holds an interrupted run: continue it with --resume ", dir_, ", or pass --force to start afresh");
   fs::remove_all(partial_, ec);  // a stale one from an interrupted run
   fs::create_directories(partial_, ec);
   LOCO_CHECK(!ec, dir_, ": cannot create ", partial_, " (", ec.message(), ")");
 }
 
+RunDir::RunDir(std::string dir, const std::string& marker, Resume)
+    : dir_(trimmed(std::move(dir))), force_(true), keep_partial_(true) {
+  partial_ = dir_ + ".partial";
+  std::error_code ec;
+  if (fs::exists(partial_ + "/" + marker, ec)) return;
+  LOCO_CHECK(fs::exists(dir_ + "/" + marker, ec), "--resume ", dir_, ": neither ", partial_, " (an interrupted run) nor ",
+             dir_, " (a finished one) holds ", marker);
+  fs::remove_all(partial_, ec);
+  fs::copy(dir_, partial_, fs::copy_options::recursive, ec);
+  LOCO_CHECK(!ec, "--resume ", dir_, ": cannot copy it to ", partial_, " (", ec.message(), ")");
+}
+
+RunDir RunDir::resume(std::string dir, const std::string& marker) { return RunDir(std::move(dir), marker, Resume{}); }
+
+RunDir::RunDir(RunDir&& o) noexcept
+    : dir_(std::move(o.dir_)), partial_(std::move(o.partial_)), force_(o.force_), keep_partial_(o.keep_partial_),
+      committed_(o.committed_) {
+  o.committed_ = true;  // the moved-from handle owns nothing
+}
+
 RunDir::~RunDir() {
-  if (committed_) return;
+  if (committed_ || keep_partial_) return;
   std::error_code ec;
   fs::remove_all(partial_, ec);
 }

@@ -2,7 +2,8 @@
 // log.jsonl. Everything is written into "<dir>.partial" and the directory is renamed into
 // place by commit(), so an interrupted or failed run never leaves a half-written run
 // directory under the final name, and an existing one is never replaced unless asked
-// (--force). A RunDir destroyed without commit() removes its partial folder.
+// (--force). A RunDir destroyed without commit() removes its partial folder, unless it keeps it
+// for --resume (condensation: the checkpoint in "<dir>.partial" lets an interrupted run go on).
 //
 // The synthetic-set file: "images" f32 [N,C,H,W] (full pixels) or the low-rank factors
 // "A" [N,C,H,r] and "B" [N,C,r,W] (the saving itself: images are A·B per channel), "labels"
@@ -22,9 +23,15 @@ using Json = nlohmann::ordered_json;
 class RunDir {
  public:
   // Throws naming the directory when it exists and !force, or when it cannot be created.
-  RunDir(std::string dir, bool force);
+  // keep_partial: leave "<dir>.partial" in place when the run fails (it holds a checkpoint).
+  RunDir(std::string dir, bool force, bool keep_partial = false);
+  // Continues a run: in "<dir>.partial" when an interrupted one is there, else from a finished
+  // <dir> (copied to "<dir>.partial"; commit() then replaces <dir>). Throws when neither holds
+  // `marker` (e.g. checkpoint.safetensors).
+  static RunDir resume(std::string dir, const std::string& marker);
   ~RunDir();
   RunDir(const RunDir&) = delete;
+  RunDir(RunDir&& o) noexcept;
   RunDir& operator=(const RunDir&) = delete;
 
   const std::string& dir() const { return dir_; }
@@ -36,8 +43,10 @@ class RunDir {
   void commit();
 
  private:
+  struct Resume {};
+  RunDir(std::string dir, const std::string& marker, Resume);
   std::string dir_, partial_;
-  bool force_, committed_ = false;
+  bool force_, keep_partial_, committed_ = false;
 };
 
 struct SavedSet {

@@ -97,21 +97,25 @@ std::string clock_text(double s) {
 
 void ProgressPrinter::operator()(const condense::Progress& p) {
   const auto now = std::chrono::steady_clock::now();
-  if (p.phase != phase_ && (p.step <= 1 || phase_.empty())) {
+  if (p.phase != phase_) {  // a new job (or the next network of one): its own line and its own rate
     if (open_) finish();
     phase_ = p.phase;
+    start_ = last_ = now;
+    start_step_ = p.step;
   }
-  if (start_step_ == 0 || p.step < start_step_) start_ = now, start_step_ = p.step, last_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double rate = p.step > start_step_ ? static_cast<double>(p.step - start_step_) / elapsed : 0.0;
   const double left = rate > 0 ? static_cast<double>(p.total - p.step) / rate : NAN;
   char epoch[48] = "";
   if (p.epochs > 0) std::snprintf(epoch, sizeof epoch, "  epoch %lld/%lld", static_cast<long long>(p.epoch),
                                   static_cast<long long>(p.epochs));
-  char stats[160];
-  std::snprintf(stats, sizeof stats, "%s  step %lld/%lld%s  loss %.4f  acc %.3f  %.2f steps/s  left %s", p.phase.c_str(),
-                static_cast<long long>(p.step), static_cast<long long>(p.total), epoch, p.loss, p.accuracy, rate,
-                clock_text(left).c_str());
+  char acc[32] = "", images[32] = "";
+  if (p.epochs > 0) std::snprintf(acc, sizeof acc, "  acc %.3f", p.accuracy);
+  if (p.images > 0 && rate > 0) std::snprintf(images, sizeof images, "  %.0f img/s", rate * static_cast<double>(p.images));
+  char stats[200];
+  std::snprintf(stats, sizeof stats, "%s  %s %lld/%lld%s  loss %.4f%s  %.2f %s/s%s  left %s", p.phase.c_str(),
+                p.epochs > 0 ? "step" : "iteration", static_cast<long long>(p.step), static_cast<long long>(p.total),
+                epoch, p.loss, acc, rate, p.epochs > 0 ? "steps" : "it", images, clock_text(left).c_str());
   const bool last = p.step >= p.total;
   if (tty_) {
     if (std::chrono::duration<double>(now - last_).count() < 0.1 && !last) return;

@@ -80,5 +80,6 @@ struct Command {
 Command add_train(CLI::App& parent);
 Command add_coreset(CLI::App& parent);
 Command add_eval(CLI::App& parent);
+Command add_condense(CLI::App& parent);
 
 }  // namespace loco::cli

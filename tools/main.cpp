@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto* info = app.add_subcommand("info", "Print how this loco was built and which devices it sees");
   auto* demo = app.add_subcommand("demo", "Run the main job on the default dataset (see README)");
-  const std::vector<loco::cli::Command> commands = {loco::cli::add_train(app), loco::cli::add_coreset(app),
+  const std::vector<loco::cli::Command> commands = {loco::cli::add_condense(app), loco::cli::add_train(app), loco::cli::add_coreset(app),
                                                     loco::cli::add_eval(app)};
   // CLI11 only says "a subcommand is required" for a mistyped one: name it and the choices.
   std::string names;

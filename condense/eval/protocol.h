@@ -34,6 +34,7 @@ struct Progress {
   int64_t epoch = 0, epochs = 0;  // the epoch under way (1-based) and their number; 0 when not epochs
   bool epoch_done = false;      // this step finished its epoch
   double loss = 0.0, accuracy = 0.0;  // running means over the epoch so far (training batches)
+  int64_t images = 0;           // images through the network in this step (for images/s)
 };
 using ProgressFn = std::function<void(const Progress&)>;
 

@@ -20,7 +20,8 @@
 
 namespace loco {
 
-constexpr size_t kMaxOpInputs = 8;
+// concat takes one input per class when a per-class result is reassembled (TinyImageNet: 200).
+constexpr size_t kMaxOpInputs = 256;
 using NeedsGrad = std::bitset<kMaxOpInputs>;
 // Returns one gradient per input, in input order; undefined where needs[i] is false.
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& dy, const NeedsGrad& needs)>;
