@@ -81,5 +81,6 @@ Command add_train(CLI::App& parent);
 Command add_coreset(CLI::App& parent);
 Command add_eval(CLI::App& parent);
 Command add_condense(CLI::App& parent);
+Command add_bench(CLI::App& parent);
 
 }  // namespace loco::cli

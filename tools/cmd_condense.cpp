@@ -76,6 +76,7 @@ condense::CondenseConfig resolve(const Flags& f, const condense::Dataset& train)
 Command add_condense(CLI::App& parent) {
   auto f = std::make_shared<Flags>();
   CLI::App* app = parent.add_subcommand("condense", "Condense a dataset into a small synthetic set (DM, DC, DSA, LoDM, LoDC, LoDSA)");
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // `loco demo --out X` overrides
   app->footer(
       "Examples:\n"
       "  loco condense --method lodm --ipc 10                      # LoDM, same memory as 10 images/class, cpu-quick\n"

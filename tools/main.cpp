@@ -41,13 +41,9 @@ int cmd_info() {
   return 0;
 }
 
-int cmd_demo() {
-  std::printf(
-      "loco demo: the engine core is built and tested (./run test).\n"
-      "Condensation (LoDM on Fashion-MNIST, `loco condense`) is not there yet: it arrives with the\n"
-      "datasets and condensation issues, and then this command runs it.\n");
-  return 0;
-}
+// `loco demo` is `loco condense` with the demo's flags in front (later flags override them).
+const std::vector<std::string> kDemoArgs = {"condense", "--method", "lodm", "--dataset", "FashionMNIST", "--ipc", "1",
+                                           "--preset", "cpu-quick", "--out", "runs/demo-lodm", "--force"};
 
 }  // namespace
 
@@ -56,9 +52,22 @@ int main(int argc, char** argv) {
   CLI::App app{"loco: dataset condensation with the low-rank plugin (DM, DC, DSA and LoDM, LoDC, LoDSA)"};
   app.require_subcommand(1);
   auto* info = app.add_subcommand("info", "Print how this loco was built and which devices it sees");
-  auto* demo = app.add_subcommand("demo", "Run the main job on the default dataset (see README)");
+  // The demo: LoDM on Fashion-MNIST with the cpu-quick preset, same memory as 1 image per class.
+  std::vector<std::string> args(argv, argv + argc);
+  if (argc > 1 && args[1] == "demo") {
+    args.erase(args.begin() + 1);
+    args.insert(args.begin() + 1, kDemoArgs.begin(), kDemoArgs.end());
+    std::printf("loco demo: loco");
+    for (size_t i = 1; i < args.size(); ++i) std::printf(" %s", args[i].c_str());
+    std::printf("\n");
+  }
+  std::vector<char*> av;
+  for (auto& a : args) av.push_back(a.data());
+  argc = static_cast<int>(av.size());
+  argv = av.data();
+  app.add_subcommand("demo", "LoDM on Fashion-MNIST, cpu-quick, same memory as 1 image/class (= loco condense --method lodm --ipc 1 --out runs/demo-lodm --force)");
   const std::vector<loco::cli::Command> commands = {loco::cli::add_condense(app), loco::cli::add_train(app), loco::cli::add_coreset(app),
-                                                    loco::cli::add_eval(app)};
+                                                    loco::cli::add_eval(app), loco::cli::add_bench(app)};
   // CLI11 only says "a subcommand is required" for a mistyped one: name it and the choices.
   std::string names;
   bool known = false;
@@ -73,7 +82,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (*info) return cmd_info();
-    if (*demo) return cmd_demo();
     for (const auto& c : commands)
       if (*c.app) return c.run();
   } catch (const std::exception& e) {

@@ -44,7 +44,7 @@ class Cli : public ::testing::Test {
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("loco_cli_" + std::to_string(::getpid()));
     fs::remove_all(root_);
-    loco::testing::write_tiny_idx((root_ / "data").string(), 6, 3);
+    loco::testing::write_tiny_idx((root_ / "data").string(), 10, 3);
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
   static std::string at(const std::string& rel) { return (root_ / rel).string(); }
@@ -93,6 +93,43 @@ TEST_F(Cli, TrainWritesTheBaselineReport) {
   EXPECT_EQ(lines, 2);
 }
 
+TEST_F(Cli, CondenseWritesTheRunAndResumesAnInterruptedOne) {
+  const std::string tiny = " --ipc 1 --iterations 3 --batch-real 4 --model ConvNetW32 --eval-model ConvNetW32"
+                           " --eval-epochs 1 --num-eval 2" + data();
+  const Result r = run("condense --method lodm" + tiny + " --out " + at("lodm"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* f : {"synset.safetensors", "grid.png", "report.json", "log.jsonl", "checkpoint.safetensors"})
+    EXPECT_TRUE(fs::exists(at("lodm/") + f)) << f;
+  const auto rep = read_json(at("lodm/report.json"));
+  EXPECT_EQ(rep["images_per_class"], 7);  // ⌊1·28·28 / (2·56)⌋
+  EXPECT_EQ(rep["floats_stored"], 70 * 2 * 56);
+  EXPECT_EQ(rep["bytes_stored"], 70 * 2 * 56 * 4);
+  EXPECT_DOUBLE_EQ(rep["ratio_to_full_pixels"].get<double>(), 1.0);
+  EXPECT_EQ(rep["config"]["rank"], 2);
+  EXPECT_EQ(rep["config"]["budget"], "same-memory");
+  EXPECT_EQ(rep["evaluation"]["accuracies"].size(), 2u);
+  EXPECT_EQ(rep["evaluation"]["model"], "ConvNetW32");
+  EXPECT_TRUE(rep["evaluation"].contains("accuracy_mean"));
+  EXPECT_TRUE(rep["timings"].contains("condense_seconds"));
+  EXPECT_TRUE(rep["timings"].contains("eval_seconds"));
+  EXPECT_NE(r.out.find("images/class    7"), std::string::npos) << r.out;
+
+  const Result again = run("condense --method lodm" + tiny + " --out " + at("lodm"));
+  EXPECT_NE(again.code, 0);
+  EXPECT_NE(again.out.find("already exists"), std::string::npos) << again.out;
+  EXPECT_EQ(read_json(at("lodm/report.json")), rep) << "the existing run was touched";
+
+  const Result cut = run("condense --method dm" + tiny + " --stop-after 1 --out " + at("dm"));
+  EXPECT_NE(cut.code, 0);
+  EXPECT_NE(cut.out.find("--resume"), std::string::npos) << cut.out;
+  EXPECT_FALSE(fs::exists(at("dm")));
+  const Result fresh = run("condense --method dm" + tiny + " --out " + at("dm"));
+  EXPECT_NE(fresh.code, 0) << "a fresh run silently dropped an interrupted one";
+  const Result resumed = run("condense --method dm" + tiny + " --resume " + at("dm"));
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(read_json(at("dm/report.json"))["timings"]["resumed_at_iteration"], 1);
+}
+
 TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
   struct Case {
     std::string args, says;
@@ -103,11 +140,20 @@ TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
       {"coreset --method random", "--ipc"},
       {"coreset --method random --ipc 1 --data-dir " + at("missing"), at("missing")},
       {"coreset --method random --ipc 1 --dataset NotAThing", "NotAThing"},
-      {"coreset --method random --ipc 9 --skip-eval --out " + at("x") + data(), "fewer than --ipc 9"},
+      {"coreset --method random --ipc 11 --skip-eval --out " + at("x") + data(), "fewer than --ipc 11"},
       {"coreset --method random --ipc 1 --aug blur --out " + at("y") + data(), "blur"},
       {"train --model NoSuchNet --out " + at("z") + data(), "NoSuchNet"},
       {"eval " + at("nothing-here"), "nothing-here"},
       {"frobnicate", "frobnicate"},
+      {"condense --method mtt --ipc 1" + data(), "unknown method 'mtt'"},
+      {"condense --method lodm --ipc 1 --rank 28" + data(), "--rank 28 must be below"},
+      {"condense --method dm --ipc 0" + data(), "--ipc"},
+      {"condense --method dm --ipc 1 --rank 2" + data(), "--rank is for the low-rank methods"},
+      {"condense --method lodm --ipc 1 --budget half" + data(), "half"},
+      {"condense --method dc --ipc 3" + data(), "ipc 3"},
+      {"condense --method dm --ipc 1 --data-dir " + at("missing"), at("missing")},
+      {"condense --method dm --ipc 1 --preset huge" + data(), "--preset"},
+      {"condense --method dm --ipc 1 --resume " + at("never-ran") + data(), at("never-ran")},
   };
   for (const auto& c : cases) {
     const Result r = run(c.args);
