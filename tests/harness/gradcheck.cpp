@@ -19,13 +19,6 @@ std::vector<Tensor> leaves(const std::vector<Tensor>& xs) {
 
 bool diff(const CheckOptions& o, size_t i) { return i >= o.skip.size() || !o.skip[i]; }
 
-double dot(const Tensor& a, const Tensor& b) {
-  const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
-  double s = 0;
-  for (size_t i = 0; i < va.size(); ++i) s += va[i] * vb[i];
-  return s;
-}
-
 // Evaluates `scalar(xs)` with input k moved by t·dir.
 template <class S> double eval_shifted(const S& scalar, const std::vector<Tensor>& xs, size_t k, const Tensor& dir, double t) {
   std::vector<Tensor> moved;
@@ -74,6 +67,14 @@ Tensor randu64(const Shape& s, uint64_t stream, double lo, double hi) {
   Generator g(0x10C0, stream);
   return rand_uniform(s, g, lo, hi, DType::f64);
 }
+double dot(const Tensor& a, const Tensor& b) {
+  const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
+  LOCO_CHECK(va.size() == vb.size(), "dot: ", a.shape(), " and ", b.shape());
+  double s = 0;
+  for (size_t i = 0; i < va.size(); ++i) s += va[i] * vb[i];
+  return s;
+}
+
 Tensor rand_away_from_zero(const Shape& s, uint64_t stream, double margin) {
   auto v = randu64(s, stream, margin, 1.0).to_vector<double>();
   auto sign = randu64(s, stream + 7777, 0.0, 1.0).to_vector<double>();

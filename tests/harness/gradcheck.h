@@ -33,5 +33,7 @@ Tensor randn64(const Shape& s, uint64_t stream, double scale = 1.0);
 Tensor randu64(const Shape& s, uint64_t stream, double lo, double hi);
 // Uniform in ±[margin, 1]: values kept away from relu/step kinks at 0.
 Tensor rand_away_from_zero(const Shape& s, uint64_t stream, double margin = 0.1);
+// ⟨a, b⟩ of two f64 tensors of equal size (adjointness checks: ⟨A x, y⟩ = ⟨x, Aᵀ y⟩).
+double dot(const Tensor& a, const Tensor& b);
 
 }  // namespace loco::testing

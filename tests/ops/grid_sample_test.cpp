@@ -16,14 +16,8 @@ using testing::expect_gradcheck;
 using testing::expect_gradgradcheck;
 using testing::randn64;
 using testing::randu64;
+using testing::dot;
 using V = std::vector<Tensor>;
-
-double dot(const Tensor& a, const Tensor& b) {
-  const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
-  double s = 0;
-  for (size_t i = 0; i < va.size(); ++i) s += va[i] * vb[i];
-  return s;
-}
 
 // Positions spread over [−2, H+1] × [−2, W+1], so some samples straddle or leave the border.
 Tensor random_grid(int64_t n, int64_t ho, int64_t wo, int64_t h, int64_t w, uint64_t stream) {

@@ -13,14 +13,8 @@ namespace {
 using testing::expect_gradcheck;
 using testing::expect_gradgradcheck;
 using testing::randn64;
+using testing::dot;
 using V = std::vector<Tensor>;
-
-double dot(const Tensor& a, const Tensor& b) {
-  const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
-  double s = 0;
-  for (size_t i = 0; i < va.size(); ++i) s += va[i] * vb[i];
-  return s;
-}
 
 // Values in a random order with gaps of 0.1, so no window has a tie or a near-tie.
 Tensor distinct_values(const Shape& s, uint64_t seed) {
