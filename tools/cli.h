@@ -10,6 +10,7 @@
 #include <string>
 
 #include "condense/data/dataset.h"
+#include "condense/driver.h"
 #include "condense/eval/protocol.h"
 #include "condense/run_dir.h"
 
@@ -72,6 +73,10 @@ condense::Json dataset_json(const condense::Dataset& d);
 std::string percent(double mean, double std);
 std::string format_bytes(int64_t bytes);
 
+// loco condense's configuration of a method under a preset, with no other flag given.
+condense::CondenseConfig condense_defaults(const std::string& method, const std::string& preset, int64_t ipc,
+                                           int64_t rank, const condense::Dataset& train);
+
 // A subcommand: its parser and what runs when it is chosen.
 struct Command {
   CLI::App* app;
@@ -82,5 +87,6 @@ Command add_coreset(CLI::App& parent);
 Command add_eval(CLI::App& parent);
 Command add_condense(CLI::App& parent);
 Command add_bench(CLI::App& parent);
+Command add_cl(CLI::App& parent);
 
 }  // namespace loco::cli

@@ -73,6 +73,16 @@ condense::CondenseConfig resolve(const Flags& f, const condense::Dataset& train)
 
 }  // namespace
 
+condense::CondenseConfig condense_defaults(const std::string& method, const std::string& preset, int64_t ipc,
+                                           int64_t rank, const condense::Dataset& train) {
+  Flags f;
+  f.method = method;
+  f.preset = preset;
+  f.ipc = ipc;
+  f.rank = condense::method_spec(method).lowrank ? rank : 0;
+  return resolve(f, train);
+}
+
 Command add_condense(CLI::App& parent) {
   auto f = std::make_shared<Flags>();
   CLI::App* app = parent.add_subcommand("condense", "Condense a dataset into a small synthetic set (DM, DC, DSA, LoDM, LoDC, LoDSA)");

@@ -130,6 +130,21 @@ TEST_F(Cli, CondenseWritesTheRunAndResumesAnInterruptedOne) {
   EXPECT_EQ(read_json(at("dm/report.json"))["timings"]["resumed_at_iteration"], 1);
 }
 
+TEST_F(Cli, ClPrintsATableAndWritesReportAndPlot) {
+  const Result r = run("cl --tasks 5 --memory-per-class 1 --method random,herding --seeds 1 --feature-epochs 1"
+                       " --eval-epochs 2 --model ConvNetW32 --out " + at("cl") + data());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("task 5 (10)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("herding"), std::string::npos) << r.out;
+  const auto rep = read_json(at("cl/report.json"));
+  EXPECT_EQ(rep["methods"]["random"]["accuracy_mean"].size(), 5u);
+  EXPECT_EQ(rep["methods"]["herding"]["steps"].size(), 5u);
+  std::ifstream svg(at("cl/plot.svg"));
+  const std::string text((std::istreambuf_iterator<char>(svg)), {});
+  EXPECT_NE(text.find("<svg"), std::string::npos);
+  EXPECT_NE(text.find("polyline"), std::string::npos);
+}
+
 TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
   struct Case {
     std::string args, says;
@@ -146,6 +161,8 @@ TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
       {"eval " + at("nothing-here"), "nothing-here"},
       {"frobnicate", "frobnicate"},
       {"condense --method mtt --ipc 1" + data(), "unknown method 'mtt'"},
+      {"cl --tasks 3" + data(), "--tasks 3"},
+      {"cl --method random,kcenter" + data(), "kcenter"},
       {"condense --method lodm --ipc 1 --rank 28" + data(), "--rank 28 must be below"},
       {"condense --method dm --ipc 0" + data(), "--ipc"},
       {"condense --method dm --ipc 1 --rank 2" + data(), "--rank is for the low-rank methods"},

@@ -1,0 +1,143 @@
+// Memories, and the GDumb loop over seeds and tasks.
+#include "cl/gdumb.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "engine/ops.h"
+
+namespace loco::cl {
+
+condense::Dataset class_subset(const condense::Dataset& d, const std::vector<int64_t>& classes, bool relabel) {
+  std::vector<int64_t> new_id(static_cast<size_t>(d.classes), -1);
+  for (size_t i = 0; i < classes.size(); ++i) {
+    LOCO_CHECK(classes[i] >= 0 && classes[i] < d.classes, "class ", classes[i], " outside 0..", d.classes - 1);
+    new_id[static_cast<size_t>(classes[i])] = relabel ? static_cast<int64_t>(i) : classes[i];
+  }
+  const auto labels = d.labels.to_vector<int64_t>();
+  std::vector<int64_t> rows, y;
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (new_id[static_cast<size_t>(labels[i])] >= 0) rows.push_back(static_cast<int64_t>(i)), y.push_back(new_id[labels[i]]);
+  condense::Dataset s = d;
+  NoGradGuard no_grad;
+  s.images = gather_rows(d.images, condense::index_tensor(rows, d.images.device()));
+  s.labels = from_vector(y, Shape({static_cast<int64_t>(y.size())}));
+  if (relabel) s.classes = static_cast<int64_t>(classes.size());
+  return s;
+}
+
+bool is_coreset_method(const std::string& m) {
+  const auto& c = condense::coreset_methods();
+  return std::find(c.begin(), c.end(), m) != c.end();
+}
+
+Memory fill_memory(const condense::Dataset& train, const std::vector<int64_t>& classes, const MemoryOptions& o,
+                   uint64_t seed, const std::string& work_dir, const condense::ProgressFn& progress) {
+  const condense::Dataset task = class_subset(train, classes, /*relabel=*/true);
+  Memory m;
+  Tensor local;  // labels 0..k−1
+  if (is_coreset_method(o.method)) {
+    condense::CoresetOptions c = o.coreset;
+    c.method = o.method;
+    c.ipc = o.memory_per_class;
+    c.seed = seed;
+    const condense::Coreset cs = condense::select_coreset(task, c, progress);
+    m.images = cs.images;
+    local = cs.labels;
+    m.floats_stored = cs.images.numel();
+  } else {
+    const condense::MethodSpec& spec = condense::method_spec(o.method);
+    condense::CondenseConfig c = o.condense;
+    c.method = o.method;
+    c.dataset = train.name;
+    c.ipc = o.memory_per_class;
+    c.seed = seed;
+    c.eval.num_eval = 0;  // GDumb evaluates the memory; a per-task evaluation would be wasted
+    if (spec.lowrank) {
+      if (c.rank == 0) c.rank = 2;
+      c.images_per_class = condense::lowrank_images_per_class(c.ipc, train.images.dim(2), train.images.dim(3), c.rank,
+                                                              c.budget);
+    } else {
+      c.rank = 0;
+      c.images_per_class = c.ipc;
+    }
+    if (!spec.distribution && (c.gm.outer_loop <= 0)) {
+      const auto loops = condense::gradient_matching_loops(c.ipc);
+      c.gm.outer_loop = loops.first, c.gm.inner_loop = loops.second;
+    }
+    std::filesystem::create_directories(work_dir);
+    condense::RunDir run(work_dir + "/" + o.method + "-seed" + std::to_string(seed), /*force=*/true);
+    const condense::DatasetPair pair{task, condense::Dataset{}};
+    condense::CondenseOutcome out = condense::condense(c, pair, run, false, {.progress = progress});
+    out.set->save(run, {{"method", o.method}, {"dataset", train.name}}, train.mean, train.std);
+    run.commit();
+    NoGradGuard no_grad;
+    m.images = out.set->images().detach();
+    local = out.set->labels();
+    m.floats_stored = out.set->floats_stored();
+  }
+  std::vector<int64_t> y = local.to_vector<int64_t>();
+  for (int64_t& l : y) l = classes[static_cast<size_t>(l)];
+  m.labels = from_vector(y, Shape({static_cast<int64_t>(y.size())}));
+  return m;
+}
+
+GdumbCurve run_gdumb(const condense::DatasetPair& data, const MemoryOptions& memory, const GdumbOptions& o,
+                     const std::string& work_dir, const condense::ProgressFn& progress,
+                     const std::function<void(const std::string&)>& note) {
+  LOCO_CHECK(o.seeds >= 1, "--seeds must be at least 1, got ", o.seeds);
+  LOCO_CHECK(memory.memory_per_class >= 1, "--memory-per-class must be at least 1, got ", memory.memory_per_class);
+  GdumbCurve curve{.method = memory.method};
+  const int64_t k = data.train.classes;
+  std::vector<std::vector<double>> per_task(static_cast<size_t>(o.tasks));
+  for (int64_t s = 0; s < o.seeds; ++s) {
+    const TaskSplit split = split_classes(k, o.tasks, static_cast<uint32_t>(s));
+    std::vector<Tensor> images, labels;
+    int64_t floats = 0;
+    for (int64_t t = 0; t < o.tasks; ++t) {
+      // Each (seed, task) block has its own streams of the run seed.
+      const uint64_t block_seed = o.seed * 1000003u + static_cast<uint64_t>(s * o.tasks + t);
+      const Memory m = fill_memory(data.train, split.tasks[t], memory, block_seed,
+                                   work_dir + "/seed" + std::to_string(s) + "-task" + std::to_string(t), progress);
+      images.push_back(m.images);
+      labels.push_back(m.labels);
+      floats += m.floats_stored;
+      Tensor all_x, all_y;
+      {
+        NoGradGuard no_grad;
+        all_x = concat(images);
+        std::vector<int64_t> y;
+        for (const Tensor& l : labels) {
+          const auto v = l.to_vector<int64_t>();
+          y.insert(y.end(), v.begin(), v.end());
+        }
+        all_y = from_vector(y, Shape({static_cast<int64_t>(y.size())}));
+      }
+      const std::vector<int64_t> seen = split.seen_after(t);
+      const condense::Dataset test = class_subset(data.test, seen, /*relabel=*/false);
+      condense::EvalOptions e = o.eval;
+      e.seed = o.seed * 1000003u + static_cast<uint64_t>(s * o.tasks + t);
+      const condense::EvalResult r = condense::evaluate_set(all_x, all_y, test, e, progress);
+      curve.steps.push_back({.seed_index = s, .task = t, .classes_seen = static_cast<int64_t>(seen.size()),
+                             .memory_images = all_x.dim(0), .memory_floats = floats, .accuracies = r.accuracies});
+      per_task[static_cast<size_t>(t)].insert(per_task[t].end(), r.accuracies.begin(), r.accuracies.end());
+      if (note) {
+        std::ostringstream line;
+        line.precision(4);
+        line << memory.method << " seed " << s << " task " << t + 1 << "/" << o.tasks << ": " << seen.size()
+             << " classes, memory " << all_x.dim(0) << " images, accuracy " << 100 * r.mean << " %";
+        note(line.str());
+      }
+    }
+  }
+  for (const auto& v : per_task) {
+    double m, sd;
+    condense::mean_std(v, m, sd);
+    curve.mean.push_back(m);
+    curve.std.push_back(sd);
+  }
+  return curve;
+}
+
+}  // namespace loco::cl

@@ -1,0 +1,138 @@
+// loco cl: class-incremental learning with GDumb and a memory filled by any method
+// (cl/gdumb.h), a table of accuracy after each task, report.json and plot.svg.
+#include <memory>
+#include <sstream>
+
+#include "cl/gdumb.h"
+#include "tools/cli.h"
+#include "tools/svg_plot.h"
+
+namespace loco::cli {
+
+Command add_cl(CLI::App& parent) {
+  struct Flags {
+    DataFlags data;
+    CommonFlags common;
+    int64_t tasks = 5, memory = 10, seeds = 3, rank = 2, iterations = -1, batch_real = -1, feature_epochs = 2;
+    std::string methods = "random,herding,dm,lodm", preset = "cpu-quick", model = "ConvNet";
+    int64_t eval_epochs = -1, num_eval = -1;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* app = parent.add_subcommand("cl", "Class-incremental learning: GDumb on a memory filled by any method");
+  app->footer(
+      "Example: loco cl --tasks 5 --memory-per-class 10 --method random,herding,dm,lodm --seeds 3\n"
+      "Presets: cpu-quick = condensation as loco condense's cpu-quick, GDumb 300 epochs × 1 network per step;\n"
+      "         paper = condensation as its paper preset, GDumb 1000 epochs × 3 networks per step.");
+  add_data_flags(app, f->data);
+  app->add_option("--tasks", f->tasks, "Tasks of equally many classes (must divide the classes)")->capture_default_str();
+  app->add_option("--memory-per-class", f->memory,
+                  "Memory per class, in full images' bytes (low rank: the same-memory number of A·B images)")
+      ->capture_default_str();
+  app->add_option("--method", f->methods, "Comma-separated: random, herding, forgetting, dm, lodm, dc, dsa, lodc, lodsa")
+      ->capture_default_str();
+  app->add_option("--seeds", f->seeds, "Class orders 0..N−1 (numpy's, as the reference), each a full run")->capture_default_str();
+  app->add_option("--preset", f->preset, "cpu-quick or paper (see below)")->capture_default_str();
+  app->add_option("--rank", f->rank, "Low-rank methods: rank r")->capture_default_str();
+  app->add_option("--iterations", f->iterations, "Condensation iterations per task (default: the preset's)");
+  app->add_option("--batch-real", f->batch_real, "Condensation: real images per class per match (default: the preset's)");
+  app->add_option("--feature-epochs", f->feature_epochs, "herding/forgetting: epochs of the task's feature network")
+      ->capture_default_str();
+  app->add_option("--model", f->model, "GDumb's network (its classifier covers every class)")->capture_default_str();
+  app->add_option("--eval-epochs", f->eval_epochs, "GDumb's E (E+1 epochs per step; default: the preset's)");
+  app->add_option("--num-eval", f->num_eval, "GDumb networks per (seed, task) (default: the preset's)");
+  add_common_flags(app, f->common, true);
+  return {app, [f]() {
+            const Device dev = parse_device(f->common.device);
+            LOCO_CHECK(f->preset == "cpu-quick" || f->preset == "paper", "--preset: expected cpu-quick or paper, got '",
+                       f->preset, "'");
+            std::vector<std::string> methods;
+            for (std::stringstream in(f->methods); in.good();) {
+              std::string m;
+              std::getline(in, m, ',');
+              if (m.empty()) continue;
+              if (!cl::is_coreset_method(m)) condense::method_spec(m);  // unknown names fail before any work
+              methods.push_back(m);
+            }
+            LOCO_CHECK(!methods.empty(), "--method: no method given");
+            auto data = load_data(f->data);
+            cl::split_classes(data.train.classes, f->tasks, 0);  // a bad --tasks fails before any work
+            const bool paper = f->preset == "paper";
+            EvalFlags ef{.model = f->model, .epochs = f->eval_epochs >= 0 ? f->eval_epochs : paper ? 1000 : 300,
+                         .num_eval = f->num_eval > 0 ? f->num_eval : paper ? 3 : 1, .aug = "dsa"};
+            cl::GdumbOptions g{.tasks = f->tasks, .seeds = f->seeds, .seed = f->common.seed,
+                               .eval = {.model = ef.model, .num_eval = ef.num_eval,
+                                        .train = schedule_from(ef, data.train.name), .device = dev}};
+            const std::string out = f->common.out.empty()
+                                        ? "runs/cl-" + data.train.name + "-t" + std::to_string(f->tasks) + "-m" +
+                                              std::to_string(f->memory) + "-s" + std::to_string(f->common.seed)
+                                        : f->common.out;
+            condense::RunDir run(out, f->common.force);
+            std::printf("cl: GDumb on %s, %lld tasks, memory %lld images/class, %lld seed(s), %lld × %s per step for %lld epochs\n",
+                        data.train.name.c_str(), static_cast<long long>(f->tasks), static_cast<long long>(f->memory),
+                        static_cast<long long>(f->seeds), static_cast<long long>(ef.num_eval), ef.model.c_str(),
+                        static_cast<long long>(ef.epochs + 1));
+            ProgressPrinter bar;
+            auto progress = [&](const condense::Progress& p) { bar(p); };
+            auto note = [&](const std::string& s) {
+              bar.finish();
+              std::printf("%s\n", s.c_str());
+            };
+            std::vector<cl::GdumbCurve> curves;
+            condense::Json per_method = condense::Json::object();
+            for (const auto& m : methods) {
+              cl::MemoryOptions mo{.method = m, .memory_per_class = f->memory};
+              if (!cl::is_coreset_method(m)) {
+                mo.condense = condense_defaults(m, f->preset, f->memory, f->rank, data.train);
+                if (f->iterations >= 0) mo.condense.iterations = f->iterations;
+                if (f->batch_real > 0) mo.condense.batch_real = f->batch_real;
+                mo.condense.device = dev;
+              }
+              mo.coreset = {.device = dev, .epochs = f->feature_epochs, .dsa = g.eval.train.dsa};
+              curves.push_back(cl::run_gdumb(data, mo, g, run.path("memories"), progress, note));
+              const auto& c = curves.back();
+              condense::Json steps = condense::Json::array();
+              for (const auto& s : c.steps)
+                steps.push_back({{"seed", s.seed_index}, {"task", s.task + 1}, {"classes_seen", s.classes_seen},
+                                 {"memory_images", s.memory_images}, {"memory_floats", s.memory_floats},
+                                 {"memory_bytes", 4 * s.memory_floats}, {"accuracies", s.accuracies}});
+              per_method[m] = {{"accuracy_mean", c.mean}, {"accuracy_std", c.std}, {"steps", steps}};
+            }
+            bar.finish();
+            // The table: one row per method, one column per task.
+            const int64_t per = data.train.classes / f->tasks;
+            std::printf("\naccuracy (%%) on the classes seen, after each task; mean ± std over %lld seed(s) × %lld network(s)\n",
+                        static_cast<long long>(f->seeds), static_cast<long long>(ef.num_eval));
+            std::printf("%-12s", "method");
+            for (int64_t t = 1; t <= f->tasks; ++t) std::printf("  %14s", ("task " + std::to_string(t) + " (" + std::to_string(t * per) + ")").c_str());
+            std::printf("\n");
+            std::vector<Series> series;
+            for (const auto& c : curves) {
+              std::printf("%-12s", c.method.c_str());
+              Series s{.name = c.method};
+              for (int64_t t = 0; t < f->tasks; ++t) {
+                char cell[32];
+                std::snprintf(cell, sizeof cell, "%.1f ± %.1f", 100 * c.mean[t], 100 * c.std[t]);
+                std::printf("  %14s", cell);
+                s.x.push_back(static_cast<double>((t + 1) * per));
+                s.y.push_back(100 * c.mean[t]);
+                s.spread.push_back(100 * c.std[t]);
+              }
+              std::printf("\n");
+              series.push_back(s);
+            }
+            write_svg_plot(run.path("plot.svg"), "GDumb on " + data.train.name + ", memory " + std::to_string(f->memory) +
+                                                     " images/class", "classes seen", "test accuracy (%)", series);
+            run.write_json("report.json",
+                           {{"command", "cl"},
+                            {"config", {{"dataset", data.train.name}, {"tasks", f->tasks}, {"memory_per_class", f->memory},
+                                        {"methods", methods}, {"seeds", f->seeds}, {"preset", f->preset},
+                                        {"rank", f->rank}, {"model", ef.model}, {"epochs", ef.epochs},
+                                        {"num_eval", ef.num_eval}, {"seed", f->common.seed}, {"device", device_name(dev)}}},
+                            {"methods", per_method}});
+            run.commit();
+            std::printf("cl: %s/{report.json, plot.svg, memories/}\n", out.c_str());
+            return 0;
+          }};
+}
+
+}  // namespace loco::cli
