@@ -53,7 +53,7 @@ void write_svg_plot(const std::string& path, const std::string& title, const std
   if (y1 <= y0) y1 = y0 + 1;
   const double W = 720, H = 440, L = 70, R = 180, T = 40, B = 60;
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
-  auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
+  auto py = [&](double y) { return H - B - (std::clamp(y, y0, y1) - y0) / (y1 - y0) * (H - T - B); };
   std::ostringstream o;
   o.precision(5);
   o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' font-family='sans-serif' font-size='13'>\n"
