@@ -76,7 +76,13 @@ struct SetSpec {
 std::unique_ptr<SyntheticSet> make_synthetic_set(const SetSpec& s, const Dataset* real, const ClassIndex* index,
                                                  Generator& g);
 
-// ---- pieces exposed for tests ----
+// ---- the parameterisations (one file each) and what they share ----
+std::unique_ptr<SyntheticSet> make_pixel_set(const SetSpec& s, const Dataset* real, const ClassIndex* index, Generator& g);
+std::unique_ptr<SyntheticSet> make_lowrank_set(const SetSpec& s, const Dataset* real, const ClassIndex* index,
+                                               Generator& g);
+// n real images of each class, class-major, as one [K·n, C, H, W] tensor (throws naming a
+// class with fewer than n images).
+Tensor sample_real_images(const Dataset& real, const ClassIndex& index, int64_t classes, int64_t n, Generator& g);
 // The rank-r truncated SVD factors of each plane of x [N, C, H, W]: A [N,C,H,r], B [N,C,r,W]
 // with A·B the best rank-r approximation of each plane (Eckart–Young), f32 on x's device.
 void truncated_svd_factors(const Tensor& x, int64_t rank, Tensor& a, Tensor& b);
