@@ -94,7 +94,7 @@ Command add_condense(CLI::App& parent) {
       "  loco condense --method lodm --ipc 10 --budget same-images --rank 4 --out runs/lodm-si\n"
       "Presets: cpu-quick = 200 iterations, batch_real 64, evaluation 300 epochs × 3 networks;\n"
       "         paper = 20000 (DM) / 1000 (DC, DSA) iterations, batch_real 256, evaluation 1000 epochs × 20\n"
-      "         networks (DC, LoDC: 300 epochs, MNIST 1000). Any flag below overrides its preset value.");
+      "         networks (DC, LoDC: 300 epochs, MNIST 1000). Any flag above overrides its preset value.");
   app->add_option("--method", f->method, "dm, dc, dsa, lodm, lodc or lodsa")->required();
   add_data_flags(app, f->data);
   app->add_option("--ipc", f->ipc, "Memory budget: that of K full images per class")->required();
