@@ -3,10 +3,12 @@
 #include <malloc.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 
 #include "engine/check.h"
+#include "kernels/memory.h"
 
 namespace loco {
 namespace {
@@ -97,14 +99,25 @@ const bool kMallocTuned = [] {
   return true;
 }();
 
+bool g_poison[2] = {false, false};
+
 }  // namespace
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   ptr_ = allocator(device).allocate(bytes_);
+  if (!g_poison[static_cast<int>(device)]) return;
+  if (device == Device::cpu) {
+    std::memset(ptr_, 0xFF, bytes_);
+  } else {
+#ifdef LOCO_HAS_CUDA
+    kernels::cuda::memset_bytes(ptr_, 0xFF, bytes_);
+#endif
+  }
 }
 Storage::~Storage() { allocator(device_).deallocate(ptr_, bytes_); }
 
 AllocatorStats allocator_stats(Device d) { return allocator(d).stats(); }
 void empty_cache(Device d) { allocator(d).release_all(); }
+void set_poison_allocations(Device d, bool on) { g_poison[static_cast<int>(d)] = on; }
 
 }  // namespace loco

@@ -120,6 +120,14 @@ bool cuda_available() {
 
 Device default_device() { return cuda_available() ? Device::cuda : Device::cpu; }
 
+void set_tf32(bool on) {
+#ifdef LOCO_HAS_CUDA
+  kernels::cuda::set_tf32(on);
+#else
+  (void)on;
+#endif
+}
+
 #ifndef LOCO_HAS_CUDA
 namespace device_memory {
 void* cuda_malloc(size_t) { LOCO_FAIL("CUDA memory requested, but this loco was built without CUDA"); }

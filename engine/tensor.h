@@ -95,6 +95,9 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
 // Whether a CUDA device can be used in this process (a CUDA build and a visible GPU).
 bool cuda_available();
 Device default_device();
+// TF32 tensor-core math for CUDA convolutions and GEMMs (`--tf32`); off by default, and a
+// no-op without CUDA.
+void set_tf32(bool on);
 
 // ---- inline templates ----
 template <class T> std::vector<T> Tensor::to_vector() const {

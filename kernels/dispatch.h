@@ -6,9 +6,18 @@
 
 #include "engine/check.h"
 #include "engine/dtype.h"
+#include "kernels/profile.h"
 
 #ifdef LOCO_HAS_CUDA
-#define LOCO_CUDA_INVOKE(fn, ...) ::loco::kernels::cuda::fn(__VA_ARGS__)
+// Each CUDA op runs inside an NVTX range named after its kernel, then after_op (LOCO_CUDA_SYNC).
+#define LOCO_CUDA_INVOKE(fn, ...)                           \
+  do {                                                      \
+    {                                                       \
+      ::loco::kernels::ProfileRange loco_range_(#fn);       \
+      ::loco::kernels::cuda::fn(__VA_ARGS__);               \
+    }                                                       \
+    ::loco::kernels::cuda::after_op(#fn);                   \
+  } while (0)
 #else
 #define LOCO_CUDA_INVOKE(fn, ...) \
   LOCO_FAIL(#fn ": this loco was built without CUDA (configure with -DLOCO_CUDA=ON)")

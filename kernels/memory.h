@@ -12,7 +12,11 @@ namespace cuda {
 enum class CopyKind { h2d, d2h, d2d };
 void copy_bytes(void* dst, const void* src, size_t n, CopyKind kind);
 void fill(float* y, float value, int64_t n);
+void memset_bytes(void* p, int byte, size_t n);
 bool device_present();
+// TF32 tensor-core math in cuBLAS and cuDNN: off by default, so CUDA matches the CPU to ~1e-6.
+void set_tf32(bool on);
+bool tf32();
 }  // namespace cuda
 #endif
 }  // namespace loco::kernels

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "engine/ops/elementwise.h"
+#include "kernels/profile.h"
 
 namespace loco {
 namespace {
@@ -139,6 +140,7 @@ void run(const Tensor& out, const Tensor& seed_in, bool create_graph,
 }  // namespace
 
 void backward(const Tensor& out, const BackwardOptions& opts) {
+  kernels::ProfileRange range("backward");
   check_root(out, opts.seed, "backward");
   Walk w;
   run(out, opts.seed, opts.create_graph, nullptr, nullptr, w);
@@ -151,6 +153,7 @@ void backward(const Tensor& out, const BackwardOptions& opts) {
 }
 
 std::vector<Tensor> grad(const Tensor& out, const std::vector<Tensor>& inputs, const GradOptions& opts) {
+  kernels::ProfileRange range(opts.create_graph ? "backward (create_graph)" : "backward");
   check_root(out, opts.seed, "grad");
   std::unordered_set<const TensorImpl*> leaves;
   std::unordered_set<const Node*> nodes;

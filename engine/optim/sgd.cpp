@@ -6,6 +6,7 @@
 
 #include "engine/autograd/tape.h"
 #include "engine/ops/op_util.h"
+#include "kernels/profile.h"
 #include "kernels/sgd.h"
 
 namespace loco {
@@ -42,6 +43,7 @@ void Sgd::set_lr(double lr) {
 }
 
 void Sgd::step() {
+  kernels::ProfileRange range("optimiser step");
   NoGradGuard no_grad;
   const bool use_momentum = options_.momentum != 0.0;
   for (size_t i = 0; i < params_.size(); ++i) {

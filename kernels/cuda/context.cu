@@ -1,9 +1,12 @@
 // The CUDA context: the one stream, device memory for the caching allocator, copies and fills.
+#include <nvtx3/nvToolsExt.h>
+
 #include <cstdlib>
 
 #include "engine/storage.h"
 #include "kernels/cuda/check.h"
 #include "kernels/memory.h"
+#include "kernels/profile.h"
 
 namespace loco::kernels::cuda {
 
@@ -16,11 +19,85 @@ cudaStream_t stream() {
   return s;
 }
 
-void check_launch(const char* kernel, const char* file, int line) {
+cublasHandle_t cublas() {
+  static cublasHandle_t h = [] {
+    cublasHandle_t hh;
+    LOCO_CUBLAS_CHECK(cublasCreate(&hh));
+    LOCO_CUBLAS_CHECK(cublasSetStream(hh, stream()));
+    return hh;
+  }();
+  return h;
+}
+
+cudnnHandle_t cudnn() {
+  static cudnnHandle_t h = [] {
+    cudnnHandle_t hh;
+    LOCO_CUDNN_CHECK(cudnnCreate(&hh));
+    LOCO_CUDNN_CHECK(cudnnSetStream(hh, stream()));
+    return hh;
+  }();
+  return h;
+}
+
+void* workspace(size_t bytes) {
+  static void* buf = nullptr;
+  static size_t cap = 0;
+  if (bytes > cap) {
+    // The old buffer may still be read by queued work: free only after the stream drains.
+    if (buf) {
+      LOCO_CUDA_CHECK(cudaStreamSynchronize(stream()));
+      LOCO_CUDA_CHECK(cudaFree(buf));
+    }
+    cap = bytes;
+    LOCO_CUDA_CHECK(cudaMalloc(&buf, cap));
+  }
+  return buf;
+}
+
+namespace {
+bool g_tf32 = false;
+}
+void set_tf32(bool on) { g_tf32 = on; }
+bool tf32() { return g_tf32; }
+
+namespace {
+bool sync_after_launch() {
   static const bool sync = [] {
     const char* e = std::getenv("LOCO_CUDA_SYNC");
     return e && e[0] == '1';
   }();
+  return sync;
+}
+}  // namespace
+
+void range_push(const char* name) { nvtxRangePushA(name); }
+void range_pop() { nvtxRangePop(); }
+
+void after_op(const char* op) {
+  if (!sync_after_launch()) return;
+  const cudaError_t err = cudaStreamSynchronize(stream());
+  if (err != cudaSuccess) LOCO_FAIL(op, ": CUDA error (LOCO_CUDA_SYNC=1 points at this op): ", cudaGetErrorString(err));
+}
+
+double time_ms(const std::function<void()>& fn) {
+  cudaEvent_t start, stop;
+  LOCO_CUDA_CHECK(cudaEventCreate(&start));
+  LOCO_CUDA_CHECK(cudaEventCreate(&stop));
+  LOCO_CUDA_CHECK(cudaEventRecord(start, stream()));
+  fn();
+  LOCO_CUDA_CHECK(cudaEventRecord(stop, stream()));
+  LOCO_CUDA_CHECK(cudaEventSynchronize(stop));
+  float ms = 0;
+  LOCO_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  LOCO_CUDA_CHECK(cudaEventDestroy(start));
+  LOCO_CUDA_CHECK(cudaEventDestroy(stop));
+  return ms;
+}
+
+void synchronize() { LOCO_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+
+void check_launch(const char* kernel, const char* file, int line) {
+  const bool sync = sync_after_launch();
   cudaError_t err = cudaGetLastError();
   if (err == cudaSuccess && sync) err = cudaStreamSynchronize(stream());
   if (err != cudaSuccess) loco::detail::fail(file, line, kernel, " failed: ", cudaGetErrorString(err));
@@ -38,6 +115,10 @@ void copy_bytes(void* dst, const void* src, size_t n, CopyKind kind) {
   LOCO_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, k, stream()));
   // Host memory is pageable: the host side must not change before the copy is done.
   if (kind != CopyKind::d2d) LOCO_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void memset_bytes(void* p, int byte, size_t n) {
+  if (n) LOCO_CUDA_CHECK(cudaMemsetAsync(p, byte, n, stream()));
 }
 
 __global__ void fill_kernel(float* y, float v, int64_t n) {
