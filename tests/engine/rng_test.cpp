@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "engine/rng.h"
 #include "kernels/philox.h"
+#include "tests/harness/cuda_compare.h"
 
 namespace loco {
 namespace {
@@ -88,6 +90,62 @@ TEST(Rng, PermutationAndSampling) {
   for (int t = 0; t < 4000; ++t) counts[static_cast<size_t>(rand_permutation(4, g)[0])]++;
   for (int c : counts) EXPECT_NEAR(c, 1000, 120);
   EXPECT_THROW(rand_sample(3, 4, g), Error);
+}
+
+}  // namespace
+}  // namespace loco
+
+// ---- CudaVsCpu: the CUDA fills give the CPU's stream, bit for bit ----
+// Sizes: tiny, odd (a pair cut short for normal, a partial Philox block), 7×13, a realistic
+// conv weight (128·128·3·3) and a large fill; offsets not zero (the generator has drawn before).
+namespace loco {
+namespace {
+
+// Same bytes and same generator position afterwards.
+void expect_same_fill(const Tensor& cpu, const Generator& gc, const Tensor& dev, const Generator& gd) {
+  ASSERT_EQ(dev.device(), Device::cuda);
+  const Tensor back = dev.to(Device::cpu);
+  ASSERT_EQ(back.shape(), cpu.shape());
+  EXPECT_EQ(std::memcmp(back.raw(), cpu.raw(), cpu.nbytes()), 0) << "CUDA fill differs from the CPU stream";
+  EXPECT_EQ(gc.offset(), gd.offset());
+}
+
+const Shape kRngShapes[] = {Shape{1}, Shape{3}, Shape{5}, Shape{7, 13}, Shape{128, 128, 3, 3}, Shape{(1 << 20) + 3}};
+
+TEST_F(CudaVsCpu, RandUniformIsTheCpuStream) {
+  const std::pair<double, double> ranges[] = {{0.0, 1.0}, {-0.5, 2.0}, {-0.0722, 0.0722}};
+  uint64_t stream = 10;
+  for (const auto& [lo, hi] : ranges)
+    for (const Shape& s : kRngShapes) {
+      SCOPED_TRACE(s.str() + " in [" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+      Generator gc(0xBEEF, stream), gd(0xBEEF, stream);
+      ++stream;
+      gc.words(6);  // offset 2, and the next draw starts on a fresh counter as always
+      gd.words(6);
+      const Tensor c = rand_uniform(s, gc, lo, hi);
+      const Tensor d = rand_uniform(s, gd, lo, hi, DType::f32, Device::cuda);
+      expect_same_fill(c, gc, d, gd);
+    }
+}
+
+TEST_F(CudaVsCpu, RandNormalIsTheCpuStream) {
+  // Box–Muller in double on both sides; log/sin/cos may differ by an ulp in double, which the
+  // cast to float hides unless a value sits at a float rounding boundary (about 1e-8 per
+  // value), so the largest fill stays at 2^16 values.
+  const std::pair<double, double> params[] = {{0.0, 1.0}, {0.5, 0.02}};
+  const Shape shapes[] = {Shape{1}, Shape{3}, Shape{5}, Shape{7, 13}, Shape{(1 << 16) + 1}};
+  uint64_t stream = 50;
+  for (const auto& [mean, std] : params)
+    for (const Shape& s : shapes) {
+      SCOPED_TRACE(s.str() + " N(" + std::to_string(mean) + ", " + std::to_string(std) + ")");
+      Generator gc(0xBEEF, stream), gd(0xBEEF, stream);
+      ++stream;
+      gc.words(9);
+      gd.words(9);
+      const Tensor c = rand_normal(s, gc, mean, std);
+      const Tensor d = rand_normal(s, gd, mean, std, DType::f32, Device::cuda);
+      expect_same_fill(c, gc, d, gd);
+    }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "engine/ops.h"
 #include "engine/optim/sgd.h"
 #include "engine/rng.h"
+#include "tests/harness/cuda_compare.h"
 
 namespace loco {
 namespace {
@@ -215,6 +216,44 @@ TEST(Sgd, RejectsBadArguments) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("[3]"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace loco
+
+// ---- CudaVsCpu: the CUDA SGD kernel against the CPU one ----
+// Three steps (a first step that fills the momentum buffer, then two that read it) with and
+// without momentum (no buffer: the kernel gets a null pointer) and weight decay, on a tiny,
+// an odd (7×13), a realistic (ConvNet-3's 128·128·3·3 conv weight) and a one-element parameter.
+namespace loco {
+namespace {
+
+TEST_F(CudaVsCpu, SgdStepsWithAndWithoutMomentum) {
+  const SgdOptions options[] = {{.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4},
+                                {.lr = 0.1, .momentum = 0.5, .weight_decay = 0.0},
+                                {.lr = 0.05, .momentum = 0.0, .weight_decay = 5e-4},
+                                {.lr = 0.05, .momentum = 0.0, .weight_decay = 0.0}};
+  const Shape shapes[] = {Shape{3}, Shape{7, 13}, Shape{128, 128, 3, 3}, Shape{1}};
+  uint64_t stream = 100;
+  for (const SgdOptions& o : options)
+    for (const Shape& s : shapes) {
+      SCOPED_TRACE(s.str() + " lr " + std::to_string(o.lr) + " momentum " + std::to_string(o.momentum) + " wd " +
+                   std::to_string(o.weight_decay));
+      testing::expect_cuda_matches_cpu(
+          [&o](const std::vector<Tensor>& in) {
+            Tensor p = in[0].clone();
+            Sgd opt({p}, o);
+            for (int k = 0; k < 3; ++k) {
+              p.set_grad(in[1] * (1.0 + 0.5 * k));  // a new gradient each step
+              opt.step();
+            }
+            std::vector<Tensor> out{p};
+            if (o.momentum != 0.0) out.push_back(opt.momentum_buffers()[0]);
+            return out;
+          },
+          {testing::randn32(s, stream), testing::randn32(s, stream + 1)});
+      stream += 2;
+    }
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // conv2d family: the three kernels against a naive 7-loop reference (f64 and f32, outputs
 // poisoned with NaN so an unwritten element fails), the ops' checks, GradCheck and
-// GradGradCheck of the three ops, thread-count independence and bit-for-bit determinism.
-// Shape letters: N batch, C in channels, H×W input, K out channels, R×S kernel, P×Q output.
+// GradGradCheck of the three ops, thread-count independence and bit-for-bit determinism, and
+// CudaVsCpu: the cuDNN twin against the CPU through the ops (y, dx, dw, db). Shape letters: N batch, C in channels, H×W input, K out channels, R×S kernel, P×Q output.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "kernels/conv2d.h"
+#include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
@@ -216,6 +217,102 @@ TEST(Conv2d, BwdWeightIsDeterministic) {
     ASSERT_EQ(a.size(), b.size());
     EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "shape " << xs;
   }
+}
+
+// ---- CUDA against the CPU ----
+
+using testing::expect_cuda_matches_cpu;
+using testing::randn32;
+
+// A leaf copy of a harness input (CPU or CUDA), so gradients can be taken with respect to it.
+Tensor leaf(const Tensor& t) { return t.detach().requires_grad_(); }
+
+struct ConvCase {
+  int64_t N, C, H, W, K, R, S, stride, pad;
+};
+
+// y = conv2d(x, w, b) and ⟨v, y⟩'s gradients with respect to x, w (and b) through loco::grad:
+// the forward, bwd-data, bwd-filter and the bias reduction.
+void expect_conv_matches(const ConvCase& c, bool bias, uint64_t seed, double tol = 1e-4) {
+  SCOPED_TRACE(::testing::Message() << "N" << c.N << " C" << c.C << " " << c.H << "×" << c.W << " K" << c.K << " "
+                                    << c.R << "×" << c.S << " stride " << c.stride << " pad " << c.pad
+                                    << (bias ? " bias" : ""));
+  const int64_t P = kernels::conv_out_size(c.H, c.R, c.stride, c.pad);
+  const int64_t Q = kernels::conv_out_size(c.W, c.S, c.stride, c.pad);
+  V in{randn32(Shape{c.N, c.C, c.H, c.W}, seed), randn32(Shape{c.K, c.C, c.R, c.S}, seed + 1,
+                                                          1.0 / std::sqrt(static_cast<double>(c.C * c.R * c.S))),
+       randn32(Shape{c.N, c.K, P, Q}, seed + 2)};
+  if (bias) in.push_back(randn32(Shape{c.K}, seed + 3));
+  const Conv2dOpts o{.stride = c.stride, .padding = c.pad};
+  expect_cuda_matches_cpu(
+      [o, bias](const V& v) {
+        const Tensor x = leaf(v[0]), w = leaf(v[1]), b = bias ? leaf(v[3]) : Tensor();
+        const Tensor y = conv2d(x, w, b, o);
+        const V g = grad(sum(y * v[2]), bias ? V{x, w, b} : V{x, w});
+        V out{y};
+        out.insert(out.end(), g.begin(), g.end());
+        return out;
+      },
+      in, {.tol = tol});
+}
+
+// Tiny, odd (7×13: no block multiple), stride 2 and 3, padding 0–3 (3 > R − 1), 1×1 and
+// non-square kernels, and the edge N = 1, C = 1, K = 1.
+TEST_F(CudaVsCpu, Conv2d) {
+  const ConvCase cases[] = {{2, 3, 5, 6, 4, 3, 3, 1, 1},  {3, 5, 7, 13, 6, 3, 3, 1, 1}, {3, 5, 7, 13, 6, 3, 3, 2, 1},
+                            {2, 4, 10, 11, 3, 3, 3, 3, 2}, {2, 6, 6, 6, 4, 3, 3, 1, 3},  {2, 4, 6, 7, 3, 1, 1, 1, 0},
+                            {2, 16, 9, 9, 8, 2, 3, 1, 1},  {1, 1, 7, 13, 1, 3, 3, 1, 1}, {1, 1, 1, 1, 1, 1, 1, 1, 0}};
+  uint64_t seed = 1000;
+  for (const ConvCase& c : cases) {
+    expect_conv_matches(c, true, seed += 10);
+    expect_conv_matches(c, false, seed += 10);
+  }
+}
+
+// The layers of ConvNet-3 at batch 256 and width 128: Fashion-MNIST (1×28×28 → 14 → 7) and
+// the CIFAR first layer (3×32×32).
+TEST_F(CudaVsCpu, Conv2dConvNet3) {
+  const ConvCase cases[] = {{256, 1, 28, 28, 128, 3, 3, 1, 1},
+                            {256, 128, 14, 14, 128, 3, 3, 1, 1},
+                            {256, 128, 7, 7, 128, 3, 3, 1, 1},
+                            {256, 3, 32, 32, 128, 3, 3, 1, 1}};
+  uint64_t seed = 2000;
+  for (const ConvCase& c : cases) expect_conv_matches(c, true, seed += 10);
+}
+
+// The two backward convolutions as ops of their own, with their gradients (which are conv2d
+// and the other backward op): the double-backward path of gradient matching.
+TEST_F(CudaVsCpu, Conv2dBwdOps) {
+  const ConvCase cases[] = {{2, 3, 7, 13, 4, 3, 3, 1, 1}, {3, 5, 9, 8, 6, 3, 3, 2, 1}, {1, 1, 5, 5, 1, 3, 3, 1, 0}};
+  uint64_t seed = 3000;
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "N" << c.N << " C" << c.C << " " << c.H << "×" << c.W << " K" << c.K
+                                      << " stride " << c.stride << " pad " << c.pad);
+    const int64_t P = kernels::conv_out_size(c.H, c.R, c.stride, c.pad);
+    const int64_t Q = kernels::conv_out_size(c.W, c.S, c.stride, c.pad);
+    const V in{randn32(Shape{c.N, c.K, P, Q}, seed += 10), randn32(Shape{c.K, c.C, c.R, c.S}, seed + 1),
+               randn32(Shape{c.N, c.C, c.H, c.W}, seed + 2), randn32(Shape{c.N, c.C, c.H, c.W}, seed + 3),
+               randn32(Shape{c.K, c.C, c.R, c.S}, seed + 4)};
+    const Conv2dOpts o{.stride = c.stride, .padding = c.pad};
+    expect_cuda_matches_cpu(
+        [o, c](const V& v) {
+          const Tensor dy = leaf(v[0]), w = leaf(v[1]), x = leaf(v[2]);
+          const Tensor dx = conv2d_bwd_data(dy, w, c.H, c.W, o);
+          const Tensor dw = conv2d_bwd_weight(x, dy, c.R, c.S, o);
+          const V gd = grad(sum(dx * v[3]), {dy, w});
+          const V gw = grad(sum(dw * v[4]), {x, dy});
+          return V{dx, dw, gd[0], gd[1], gw[0], gw[1]};
+        },
+        in);
+  }
+}
+
+// With TF32 on, cuDNN may use tensor cores: the result moves by ~1e-3 relative (10-bit
+// mantissa products) but must still repeat bit for bit. TF32 is switched off again after.
+TEST_F(CudaVsCpu, Conv2dTf32) {
+  set_tf32(true);
+  expect_conv_matches({8, 32, 14, 14, 64, 3, 3, 1, 1}, true, 4000, 5e-3);
+  set_tf32(false);
 }
 
 }  // namespace

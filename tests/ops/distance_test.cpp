@@ -1,10 +1,13 @@
 // Tests of the condensation distances: DM's class-mean distance and the three gradient-matching
-// metrics against naive loops, the 1-D rule of 'ours', zero rows, GradCheck and GradGradCheck.
+// metrics against naive loops, the 1-D rule of 'ours', zero rows, GradCheck and GradGradCheck,
+// and CudaVsCpu: the distances, their gradients, and gradient matching's double backward
+// through a small conv net, on CUDA against the CPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
+#include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
@@ -154,6 +157,167 @@ TEST(GradGradCheck, GmDistanceOurs) {
 TEST(GradGradCheck, DmDistance) {
   expect_gradgradcheck([](const V& v) { return dm_distance(v[0], v[1], 2); },
                        {randn64(Shape{6, 4}, 120), randn64(Shape{4, 4}, 121)});
+}
+
+// ---- CUDA against the CPU ----
+
+using testing::expect_cuda_matches_cpu;
+using testing::randn32;
+
+Tensor leaf(const Tensor& t) { return t.detach().requires_grad_(); }
+
+constexpr GmMetric kMetrics[] = {GmMetric::ours, GmMetric::mse, GmMetric::cos};
+
+// DM: the distance and its gradients with respect to both sides; tiny, odd, one row per class
+// (the edge), and ConvNet-3's embedding (2048 features) for 10 classes.
+TEST_F(CudaVsCpu, DmDistance) {
+  struct Case {
+    int64_t classes, n_real, n_syn, d;
+  };
+  const Case cases[] = {{3, 4, 2, 5}, {7, 3, 1, 13}, {1, 1, 1, 1}, {10, 64, 10, 2048}};
+  uint64_t seed = 13000;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "dm K" << c.classes << " n_r" << c.n_real << " n_s" << c.n_syn << " d"
+                                      << c.d);
+    const V in{randn32(Shape{c.classes * c.n_real, c.d}, seed += 10),
+               randn32(Shape{c.classes * c.n_syn, c.d}, seed + 1)};
+    const int64_t classes = c.classes;
+    expect_cuda_matches_cpu(
+        [classes](const V& v) {
+          const Tensor real = leaf(v[0]), syn = leaf(v[1]);
+          const Tensor d = dm_distance(real, syn, classes);
+          const V g = grad(d, {real, syn});
+          return V{d, g[0], g[1]};
+        },
+        in);
+  }
+}
+
+// Parameter-gradient shapes of ConvNet-3 on Fashion-MNIST (conv weights, biases, norm γ/β, the
+// classifier) and a small odd set: every metric, forward and gradient with respect to the
+// synthetic side (and the real side, which 'mse' and 'cos' also reach).
+std::vector<Shape> convnet3_param_shapes() {
+  return {Shape{128, 1, 3, 3}, Shape{128}, Shape{128}, Shape{128},  Shape{128, 128, 3, 3}, Shape{128},
+          Shape{128},          Shape{128}, Shape{10, 1152}, Shape{10}};
+}
+
+void expect_gm_matches(const std::vector<Shape>& shapes, GmMetric metric, uint64_t seed) {
+  V in;
+  for (const Shape& s : shapes) in.push_back(randn32(s, seed++));
+  for (const Shape& s : shapes) in.push_back(randn32(s, seed++));
+  const size_t n = shapes.size();
+  expect_cuda_matches_cpu(
+      [n, metric](const V& v) {
+        V syn, real;
+        for (size_t i = 0; i < n; ++i) syn.push_back(leaf(v[i]));
+        for (size_t i = 0; i < n; ++i) real.push_back(leaf(v[n + i]));
+        const Tensor d = gm_distance(syn, real, metric);
+        V wrt = syn;
+        if (metric != GmMetric::ours) wrt.insert(wrt.end(), real.begin(), real.end());
+        const V g = grad(d, wrt, {.allow_unused = true});
+        V out{d};
+        for (const Tensor& t : g)
+          if (t.defined()) out.push_back(t);
+        return out;
+      },
+      in);
+}
+
+TEST_F(CudaVsCpu, GmDistance) {
+  uint64_t seed = 14000;
+  for (GmMetric m : kMetrics) {
+    SCOPED_TRACE(::testing::Message() << "metric " << static_cast<int>(m));
+    expect_gm_matches({Shape{3, 2, 3, 3}, Shape{3, 2, 2}, Shape{7, 13}, Shape{4}, Shape{1, 5}}, m, seed += 100);
+    expect_gm_matches(convnet3_param_shapes(), m, seed += 100);
+  }
+}
+
+// 'ours' for one pair: 2-D and 4-D tensors, one row, rows of two, and a row of zeros (the
+// dead-filter case: finite gradient). No rows of one element: their cosine is ±1 and the
+// gradient ~1e-6 of rounding noise, so a relative comparison would say nothing.
+TEST_F(CudaVsCpu, GmDistanceRows) {
+  uint64_t seed = 15000;
+  for (const Shape& s : {Shape{7, 13}, Shape{128, 128, 3, 3}, Shape{1, 5}, Shape{9, 2}}) {
+    SCOPED_TRACE(::testing::Message() << "gm_distance_rows " << s);
+    expect_cuda_matches_cpu(
+        [](const V& v) {
+          const Tensor syn = leaf(v[0]), real = leaf(v[1]);
+          const Tensor d = gm_distance_rows(syn, real);
+          const V g = grad(d, {syn, real});
+          return V{d, g[0], g[1]};
+        },
+        {randn32(s, seed += 10), randn32(s, seed + 1)});
+  }
+  std::vector<float> zero_row = randn32(Shape{3, 4}, 15500).to_vector<float>();
+  for (int j = 0; j < 4; ++j) zero_row[4 + j] = 0.0f;
+  expect_cuda_matches_cpu(
+      [](const V& v) {
+        const Tensor syn = leaf(v[0]);
+        const Tensor d = gm_distance_rows(syn, v[1]);
+        return V{d, grad(d, {syn})[0]};
+      },
+      {from_vector(zero_row, Shape{3, 4}), randn32(Shape{3, 4}, 15501)});
+}
+
+// Gradient matching's double backward: g_syn = ∇_θ L(x_syn) with create_graph, g_real =
+// ∇_θ L(x_real), D = gm_distance(g_syn, g_real) and dD/dx_syn, through a ConvNet (depth ×
+// [conv 3×3 pad 1 → instance norm → relu → avg_pool2], then linear and cross-entropy).
+// Inputs: x_syn, x_real, then per layer w, b, γ, β, then the classifier's w, b.
+struct NetCase {
+  int64_t n, channels, hw, width, depth, classes;
+};
+
+Tensor convnet_loss(const V& p, const Tensor& x, const Tensor& labels, int64_t depth) {
+  Tensor h = x;
+  for (int64_t l = 0; l < depth; ++l) {
+    h = conv2d(h, p[4 * l], p[4 * l + 1], {.stride = 1, .padding = 1});
+    h = avg_pool2(relu(group_norm(h, h.dim(1), p[4 * l + 2], p[4 * l + 3])));
+  }
+  return cross_entropy(linear(flatten(h), p[4 * depth], p[4 * depth + 1]), labels);
+}
+
+V net_inputs(const NetCase& c, uint64_t seed) {
+  V in{randn32(Shape{c.n, c.channels, c.hw, c.hw}, seed), randn32(Shape{c.n, c.channels, c.hw, c.hw}, seed + 1)};
+  int64_t cin = c.channels, hw = c.hw;
+  for (int64_t l = 0; l < c.depth; ++l, cin = c.width, hw /= 2) {
+    seed += 10;
+    in.push_back(randn32(Shape{c.width, cin, 3, 3}, seed, 1.0 / std::sqrt(static_cast<double>(cin * 9))));
+    in.push_back(randn32(Shape{c.width}, seed + 1, 0.1));
+    in.push_back(testing::randu32(Shape{c.width}, seed + 2, 0.5, 1.5));
+    in.push_back(randn32(Shape{c.width}, seed + 3, 0.1));
+  }
+  const int64_t features = c.width * hw * hw;
+  in.push_back(randn32(Shape{c.classes, features}, seed + 20, 1.0 / std::sqrt(static_cast<double>(features))));
+  in.push_back(randn32(Shape{c.classes}, seed + 21, 0.1));
+  return in;
+}
+
+void expect_gm_double_backward_matches(const NetCase& c, GmMetric metric, uint64_t seed) {
+  SCOPED_TRACE(::testing::Message() << "net n" << c.n << " " << c.channels << "×" << c.hw << "×" << c.hw << " width "
+                                    << c.width << " depth " << c.depth << " metric " << static_cast<int>(metric));
+  std::vector<int64_t> lab(static_cast<size_t>(c.n));
+  for (int64_t i = 0; i < c.n; ++i) lab[static_cast<size_t>(i)] = i % c.classes;
+  // Second order through f32 convolutions, norms and 1 − cos: the products of several rounded
+  // factors and the cancellation in 1 − cos leave ~1e-5 … 1e-4 relative, so 1e-3 here.
+  expect_cuda_matches_cpu(
+      [c, metric, lab](const V& v) {
+        const Tensor labels = from_vector(lab, Shape{c.n}, v[0].device());
+        V params;
+        for (size_t i = 2; i < v.size(); ++i) params.push_back(leaf(v[i]));
+        const Tensor x_syn = leaf(v[0]);
+        const V g_syn = grad(convnet_loss(params, x_syn, labels, c.depth), params, {.create_graph = true});
+        const V g_real = grad(convnet_loss(params, v[1], labels, c.depth), params);
+        const Tensor d = gm_distance(g_syn, g_real, metric);
+        return V{d, grad(d, {x_syn})[0]};
+      },
+      net_inputs(c, seed), {.tol = 1e-3});
+}
+
+TEST_F(CudaVsCpu, GmDistanceDoubleBackward) {
+  uint64_t seed = 16000;
+  for (GmMetric m : kMetrics) expect_gm_double_backward_matches({6, 1, 12, 8, 2, 5}, m, seed += 100);
+  // ConvNet-3 at Fashion-MNIST size: one synthetic image per class, as DC at 1 image per class.
+  expect_gm_double_backward_matches({10, 1, 28, 128, 3, 10}, GmMetric::ours, seed += 100);
 }
 
 }  // namespace

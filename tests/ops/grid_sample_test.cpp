@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
@@ -153,6 +154,96 @@ TEST(GradGradCheck, GridSampleAdjoint) {
   const Tensor grid = random_grid(2, 3, 4, 4, 5, 16);
   expect_gradgradcheck([&](const V& v) { return square(grid_sample_adjoint(v[0], grid, 4, 5)); },
                        {randn64(Shape{2, 2, 3, 4}, 17)});
+}
+
+}  // namespace
+}  // namespace loco
+
+// ---- CudaVsCpu: the CUDA twins of the resampling kernels ----
+// Random positions that straddle and leave the border (tiny, odd, Ho×Wo ≠ H×W), DSA-like affine
+// grids on a ConvNet-3 batch (N=256, 28×28) and on 64×64 planes (the largest the bwd scan
+// sees), a 4× zoom (many outputs share taps) and an exact integer shift.
+namespace loco {
+namespace {
+
+using testing::expect_cuda_matches_cpu;
+using testing::randn32;
+
+Tensor sample_leaf(const Tensor& t) {
+  Tensor x = t.detach();
+  x.requires_grad_();
+  return x;
+}
+
+// Per sample: rotate by up to ±15°, scale by 0.8–1.2, shift by up to ±2 pixels about the
+// centre (spec/augmentation.md's rotate, scale and crop, composed).
+Tensor affine_grid(int64_t n, int64_t h, int64_t w, uint64_t stream) {
+  Generator g(0xAFF, stream);
+  std::vector<float> v;
+  const double cy = 0.5 * static_cast<double>(h - 1), cx = 0.5 * static_cast<double>(w - 1);
+  for (int64_t s = 0; s < n; ++s) {
+    const double th = (g.uniform() - 0.5) * 0.5236, sc = 0.8 + 0.4 * g.uniform();
+    const double tx = 4.0 * g.uniform() - 2.0, ty = 4.0 * g.uniform() - 2.0;
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) {
+        const double u = static_cast<double>(j) - cx, r = static_cast<double>(i) - cy;
+        v.push_back(static_cast<float>(cx + sc * (std::cos(th) * u - std::sin(th) * r) + tx));
+        v.push_back(static_cast<float>(cy + sc * (std::sin(th) * u + std::cos(th) * r) + ty));
+      }
+  }
+  return from_vector(v, Shape{n, h, w, 2});
+}
+
+// A 4× zoom into the image: 16 outputs per input pixel neighbourhood.
+Tensor zoom_grid(int64_t n, int64_t h, int64_t w) {
+  std::vector<float> v;
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) {
+        v.push_back(10.0f + static_cast<float>(j) * 0.25f + 0.1f);
+        v.push_back(10.0f + static_cast<float>(i) * 0.25f + 0.1f);
+      }
+  return from_vector(v, Shape{n, h, w, 2});
+}
+
+// The grid's first position is well inside, so no output is all zeros by bad luck.
+Tensor random_grid32(int64_t n, int64_t ho, int64_t wo, int64_t h, int64_t w, uint64_t stream) {
+  auto v = to_f32(random_grid(n, ho, wo, h, w, stream)).to_vector<float>();
+  v[0] = 0.3f * static_cast<float>(w - 1);
+  v[1] = 0.6f * static_cast<float>(h - 1);
+  return from_vector(v, Shape{n, ho, wo, 2});
+}
+
+TEST_F(CudaVsCpu, GridSampleForwardAndAdjoint) {
+  struct Case {
+    const char* what;
+    int64_t n, c, h, w;
+    Tensor grid;  // [n, Ho, Wo, 2]
+  };
+  const Case cases[] = {
+      {"tiny, random", 1, 1, 2, 2, random_grid32(1, 3, 5, 2, 2, 100)},
+      {"odd, random", 2, 3, 7, 13, random_grid32(2, 5, 11, 7, 13, 101)},
+      {"edge N=1, random, 1 output", 1, 2, 4, 3, random_grid32(1, 1, 1, 4, 3, 102)},
+      {"ConvNet-3 batch, affine", 256, 1, 28, 28, affine_grid(256, 28, 28, 103)},
+      {"64x64 planes, affine", 2, 3, 64, 64, affine_grid(2, 64, 64, 104)},
+      {"4x zoom", 4, 3, 32, 32, zoom_grid(4, 32, 32)},
+      {"integer shift", 3, 2, 7, 13, to_f32(shift_grid(3, 7, 13, 2, -1))},
+  };
+  uint64_t stream = 200;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const int64_t h = c.h, w = c.w;
+    expect_cuda_matches_cpu(
+        [h, w](const V& in) {
+          Tensor x = sample_leaf(in[0]), dy = sample_leaf(in[2]);
+          Tensor y = grid_sample(x, in[1]);               // backward: grid_sample_adjoint
+          Tensor dx = grid_sample_adjoint(dy, in[1], h, w);  // backward: grid_sample
+          return V{y, grad(y, {x}, {.seed = in[2]})[0], dx, grad(dx, {dy}, {.seed = in[0]})[0]};
+        },
+        {randn32(Shape{c.n, c.c, c.h, c.w}, stream), c.grid,
+         randn32(Shape{c.n, c.c, c.grid.dim(1), c.grid.dim(2)}, stream + 1)});
+    stream += 2;
+  }
 }
 
 }  // namespace

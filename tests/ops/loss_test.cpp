@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
@@ -106,6 +107,106 @@ TEST(GradGradCheck, CrossEntropy) {
   // pick/unpick are linear: square them so their backwards are differentiated too.
   expect_gradgradcheck([](const V& v) { return square(pick(v[0], labels4())); }, {randn64(Shape{4, 5}, 16)});
   expect_gradgradcheck([](const V& v) { return square(unpick(v[0], labels4(), 5)); }, {randn64(Shape{4}, 17)});
+}
+
+}  // namespace
+}  // namespace loco
+
+// ---- CudaVsCpu: the CUDA twins of the softmax / cross-entropy kernels ----
+// K = 10, 100, 200 (the datasets' class counts), an odd 7×13, a row longer than 32 lanes × 4,
+// and the edge N = 1. Backward through grad() runs unpick, exp, log_softmax, sum and the
+// elementwise kernels on the device too.
+namespace loco {
+namespace {
+
+using testing::expect_cuda_matches_cpu;
+using testing::randn32;
+
+Tensor loss_leaf(const Tensor& t) {
+  Tensor x = t.detach();
+  x.requires_grad_();
+  return x;
+}
+
+Tensor random_labels(int64_t n, int64_t k, uint64_t stream) {
+  Generator g(0x1AB, stream);
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (auto& l : v) l = static_cast<int64_t>(g.below(static_cast<uint64_t>(k)));
+  return from_vector(v, Shape{n});
+}
+
+// Logits with scale 3; row 0 shifted by +1000, which only the max shift survives.
+Tensor shifted_logits(int64_t n, int64_t k, uint64_t stream) {
+  auto v = randn32(Shape{n, k}, stream, 3.0).to_vector<float>();
+  for (int64_t j = 0; j < k; ++j) v[static_cast<size_t>(j)] += 1000.0f;
+  return from_vector(v, Shape{n, k});
+}
+
+const std::pair<int64_t, int64_t> kLossShapes[] = {{7, 13}, {256, 10}, {256, 100}, {256, 200}, {1, 10}, {3, 1000}};
+
+TEST_F(CudaVsCpu, LogSoftmaxForwardAndBackward) {
+  uint64_t stream = 100;
+  for (const auto& [n, k] : kLossShapes) {
+    SCOPED_TRACE(std::to_string(n) + "x" + std::to_string(k));
+    expect_cuda_matches_cpu(
+        [](const V& in) {
+          Tensor x = loss_leaf(in[0]);
+          Tensor y = log_softmax(x);
+          return V{y, grad(y, {x}, {.seed = in[1]})[0]};
+        },
+        {shifted_logits(n, k, stream), randn32(Shape{n, k}, stream + 1)});
+    stream += 2;
+  }
+}
+
+TEST_F(CudaVsCpu, CrossEntropyForwardAndBackward) {
+  uint64_t stream = 200;
+  for (const auto& [n, k] : kLossShapes) {
+    SCOPED_TRACE(std::to_string(n) + "x" + std::to_string(k));
+    expect_cuda_matches_cpu(
+        [](const V& in) {
+          Tensor x = loss_leaf(in[0]);
+          Tensor loss = cross_entropy(x, in[1]);
+          return V{loss, grad(loss, {x})[0]};
+        },
+        {shifted_logits(n, k, stream), random_labels(n, k, stream)});
+    ++stream;
+  }
+}
+
+TEST_F(CudaVsCpu, PickAndUnpickForwardAndBackward) {
+  uint64_t stream = 300;
+  for (const auto& [n, k] : kLossShapes) {
+    SCOPED_TRACE(std::to_string(n) + "x" + std::to_string(k));
+    expect_cuda_matches_cpu(
+        [k = k](const V& in) {
+          Tensor x = loss_leaf(in[0]), v = loss_leaf(in[2]);
+          Tensor p = pick(x, in[1]);         // backward: unpick
+          Tensor u = unpick(v, in[1], k);    // backward: pick
+          return V{p, grad(p, {x}, {.seed = in[2]})[0], u, grad(u, {v}, {.seed = in[0]})[0]};
+        },
+        {randn32(Shape{n, k}, stream), random_labels(n, k, stream), randn32(Shape{n}, stream + 1)});
+    stream += 2;
+  }
+}
+
+TEST_F(CudaVsCpu, ArgmaxRowsWithTiesAndNaN) {
+  uint64_t stream = 400;
+  for (const auto& [n, k] : kLossShapes) {
+    SCOPED_TRACE(std::to_string(n) + "x" + std::to_string(k));
+    // Values in {0, 1, 2, 3}: most rows have ties, which go to the first index.
+    auto v = testing::randu32(Shape{n, k}, stream++, 0.0, 4.0).to_vector<float>();
+    for (float& e : v) e = std::floor(e);
+    if (n > 2) {
+      v[0] = NAN;                                  // a NaN at index 0 is never left: 0
+      v[static_cast<size_t>(k + k / 2)] = NAN;     // elsewhere it is never taken
+    } else {
+      v[3] = v[7] = 5.0f;  // a tie for the maximum: 3, never 0 (an all-zero reference says nothing)
+    }
+    // Exact: an index is right or wrong (tol 0).
+    expect_cuda_matches_cpu([](const V& in) { return V{argmax_rows(in[0])}; }, {from_vector(v, Shape{n, k})},
+                            {.tol = 0.0});
+  }
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
 // The matmul family: matmul, bmm, lowrank_reconstruct, linear, and the gemm/bmm kernels under
 // them. Forward values against a naive triple loop in double (f32 and f64, odd shapes, every
 // transpose pair, every kernel path: tiny-K loops, small products, serial and split Eigen),
-// GradCheck and GradGradCheck in f64. Letters: M×K · K×N; A [N,C,H,r], B [N,C,r,W].
+// GradCheck and GradGradCheck in f64, and CudaVsCpu: cuBLAS and the tiny-K kernel against the
+// CPU through the ops. Letters: M×K · K×N; A [N,C,H,r], B [N,C,r,W].
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
 #include "kernels/matmul.h"
+#include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
@@ -299,6 +301,99 @@ TEST(GradGradCheck, Linear) {
     const Tensor y = linear(v[0], v[1], v[2]);
     return mul(y, y);
   }, {x, w, bias});
+}
+
+// ---- CUDA against the CPU ----
+// Products and their gradients (through loco::grad, so the backward products run too: with
+// K = r, the tiny-K kernel takes the forward and cuBLAS the deep backward products).
+
+using testing::expect_cuda_matches_cpu;
+using testing::randn32;
+
+Tensor leaf(const Tensor& t) { return t.detach().requires_grad_(); }
+
+// y = prod(a, b) and ⟨v, y⟩'s gradients with respect to a and b.
+template <class Prod> V product_and_grads(const V& v, const Prod& prod) {
+  const Tensor a = leaf(v[0]), b = leaf(v[1]);
+  const Tensor y = prod(a, b);
+  const V g = grad(sum(y * v[2]), {a, b});
+  return {y, g[0], g[1]};
+}
+
+// Odd sizes, 1×1×1, a square one past cuBLAS's tile sizes, and ConvNet-3's classifier
+// (batch 256, 128·7·7 features, 10 classes).
+TEST_F(CudaVsCpu, Matmul) {
+  const Dims shapes[] = {{7, 13, 5}, {1, 1, 1}, {13, 7, 1}, {33, 17, 70}, {130, 70, 90}, {256, 10, 6272}};
+  uint64_t seed = 9000;
+  for (const Dims& d : shapes)
+    for (bool ta : kTrans)
+      for (bool tb : kTrans) {
+        SCOPED_TRACE(::testing::Message() << "matmul M" << d.M << " N" << d.N << " K" << d.K << (ta ? " ta" : "")
+                                          << (tb ? " tb" : ""));
+        const V in{randn32(ta ? Shape{d.K, d.M} : Shape{d.M, d.K}, seed += 10),
+                   randn32(tb ? Shape{d.N, d.K} : Shape{d.K, d.N}, seed + 1), randn32(Shape{d.M, d.N}, seed + 2)};
+        expect_cuda_matches_cpu(
+            [ta, tb](const V& v) {
+              return product_and_grads(v, [=](const Tensor& a, const Tensor& b) { return matmul(a, b, ta, tb); });
+            },
+            in);
+      }
+}
+
+// Both bmm routes: K ≤ 8 (the tiny-K kernel, every K from 1 to 8 and every transpose pair)
+// and K > 8 (cuBLAS strided batched), with the low-rank backward layouts.
+TEST_F(CudaVsCpu, Bmm) {
+  const BatchCase cases[] = {{5, 7, 13, 1}, {5, 7, 13, 2}, {3, 7, 13, 3}, {3, 7, 13, 4}, {3, 7, 13, 5},
+                             {3, 7, 13, 6}, {3, 7, 13, 7}, {5, 7, 13, 8}, {5, 7, 13, 9}, {3, 7, 2, 13},
+                             {3, 2, 13, 7}, {1, 1, 1, 1},  {4, 33, 17, 70}, {600, 32, 2, 32}};
+  uint64_t seed = 10000;
+  for (const BatchCase& c : cases)
+    for (bool ta : kTrans)
+      for (bool tb : kTrans) {
+        SCOPED_TRACE(::testing::Message() << "bmm batch " << c.batch << " M" << c.M << " N" << c.N << " K" << c.K
+                                          << (ta ? " ta" : "") << (tb ? " tb" : ""));
+        const V in{randn32(ta ? Shape{c.batch, c.K, c.M} : Shape{c.batch, c.M, c.K}, seed += 10),
+                   randn32(tb ? Shape{c.batch, c.N, c.K} : Shape{c.batch, c.K, c.N}, seed + 1),
+                   randn32(Shape{c.batch, c.M, c.N}, seed + 2)};
+        expect_cuda_matches_cpu(
+            [ta, tb](const V& v) {
+              return product_and_grads(v, [=](const Tensor& a, const Tensor& b) { return bmm(a, b, ta, tb); });
+            },
+            in);
+      }
+}
+
+// X = A·B per (n, c) and the gradients of A and B, for r = 1, 2, 8 (tiny-K kernel) and 16
+// (cuBLAS): odd 7×13 images, the edge N = C = 1 with r = 1, and LoDM's synthetic set of
+// 10 classes × 10 images × 3 channels at 32×32 (and Fashion-MNIST's 1×28×28).
+TEST_F(CudaVsCpu, LowrankReconstruct) {
+  struct Case {
+    int64_t N, C, H, W;
+  };
+  const Case cases[] = {{3, 2, 7, 13}, {1, 1, 7, 13}, {100, 3, 32, 32}, {100, 1, 28, 28}};
+  uint64_t seed = 11000;
+  for (const Case& c : cases)
+    for (int64_t r : {1, 2, 8, 16}) {
+      SCOPED_TRACE(::testing::Message() << "lowrank N" << c.N << " C" << c.C << " " << c.H << "×" << c.W << " r" << r);
+      const V in{randn32(Shape{c.N, c.C, c.H, r}, seed += 10), randn32(Shape{c.N, c.C, r, c.W}, seed + 1),
+                 randn32(Shape{c.N, c.C, c.H, c.W}, seed + 2)};
+      expect_cuda_matches_cpu(
+          [](const V& v) {
+            return product_and_grads(v, [](const Tensor& a, const Tensor& b) { return lowrank_reconstruct(a, b); });
+          },
+          in);
+    }
+}
+
+// TF32 on: cuBLAS may use tensor cores (~1e-3 relative: 10-bit mantissa products) but stays
+// deterministic. Switched off again after.
+TEST_F(CudaVsCpu, MatmulTf32) {
+  set_tf32(true);
+  const V in{randn32(Shape{256, 512}, 12000), randn32(Shape{512, 384}, 12001), randn32(Shape{256, 384}, 12002)};
+  expect_cuda_matches_cpu(
+      [](const V& v) { return product_and_grads(v, [](const Tensor& a, const Tensor& b) { return matmul(a, b); }); },
+      in, {.tol = 5e-3});
+  set_tf32(false);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // Tests of the norm family: forward values against naive loops (f64 and f32), batch-norm
-// running statistics, GradCheck / GradGradCheck, and the fused backward kernels against the
-// composed (recorded) backward.
+// running statistics, GradCheck / GradGradCheck, the fused backward kernels against the
+// composed (recorded) backward, and CudaVsCpu: the CUDA kernels against the CPU through the ops.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
@@ -284,6 +285,104 @@ TEST(NormBackward, FusedEqualsComposed) {
         return batch_norm(v[0], v[1], v[2], st, true);
       },
       {x, ga, be});
+}
+
+// ---- CUDA against the CPU ----
+// Gradients go through loco::grad without create_graph, so they are the fused backward kernels.
+// Shapes pick every path of kernels/cuda/norm.cu: rows under 32, odd and over 256 elements
+// (block sizes 32 … 256), S < 32 (one flat pass, dγ/dβ read straight from dy and x), S ≥ 32
+// (per-channel sums and [N, C] partials), S = 1 (layer norm), and batch-norm channels of one
+// chunk, several chunks, and a short last chunk.
+
+using testing::expect_cuda_matches_cpu;
+using testing::randn32;
+using testing::randu32;
+
+Tensor leaf(const Tensor& t) { return t.detach().requires_grad_(); }
+
+// Inputs x (mean away from 0), γ, β, and a cotangent v for ⟨v, y⟩.
+V norm_inputs(const Shape& xs, const Shape& affine, uint64_t seed) {
+  return {randn32(xs, seed, 2.0) + 0.5, randu32(affine, seed + 1, 0.5, 1.5), randn32(affine, seed + 2),
+          randn32(xs, seed + 3)};
+}
+
+// y = norm(x, γ, β) and its gradients with respect to x (and γ, β when affine).
+template <class Norm> V norm_and_grads(const V& v, bool affine, const Norm& norm) {
+  const Tensor x = leaf(v[0]);
+  const Tensor ga = affine ? leaf(v[1]) : Tensor(), be = affine ? leaf(v[2]) : Tensor();
+  const Tensor y = norm(x, ga, be);
+  const V g = grad(sum(y * v[3]), affine ? V{x, ga, be} : V{x});
+  V out{y};
+  out.insert(out.end(), g.begin(), g.end());
+  return out;
+}
+
+void expect_group_norm_matches(const Shape& xs, int64_t groups, bool affine, uint64_t seed) {
+  SCOPED_TRACE(::testing::Message() << "group_norm " << xs << " G=" << groups << (affine ? " affine" : ""));
+  expect_cuda_matches_cpu(
+      [groups, affine](const V& v) {
+        return norm_and_grads(v, affine, [groups](const Tensor& x, const Tensor& ga, const Tensor& be) {
+          return group_norm(x, groups, ga, be);
+        });
+      },
+      norm_inputs(xs, Shape{xs[1]}, seed));
+}
+
+TEST_F(CudaVsCpu, GroupNorm) {
+  uint64_t seed = 5000;
+  for (bool affine : {true, false}) {
+    for (int64_t g : {1, 2, 4}) expect_group_norm_matches(Shape{2, 4, 3, 3}, g, affine, seed += 10);  // S < 32
+    for (int64_t g : {1, 3, 6}) expect_group_norm_matches(Shape{3, 6, 7, 13}, g, affine, seed += 10);  // S = 91
+    expect_group_norm_matches(Shape{1, 8, 5, 5}, 2, affine, seed += 10);                                // N = 1
+    expect_group_norm_matches(Shape{5, 6}, 3, affine, seed += 10);                                      // S = 1
+    expect_group_norm_matches(Shape{4, 32, 16, 17}, 8, affine, seed += 10);                             // rows > 256
+  }
+}
+
+// Instance norm (G = C), ConvNet-3's default, at its three feature-map sizes.
+TEST_F(CudaVsCpu, InstanceNorm) {
+  uint64_t seed = 6000;
+  for (const Shape& xs : {Shape{256, 128, 28, 28}, Shape{256, 128, 14, 14}, Shape{256, 128, 7, 7},
+                          Shape{1, 1, 7, 13}, Shape{3, 5, 4, 4}})
+    expect_group_norm_matches(xs, xs[1], true, seed += 10);
+}
+
+TEST_F(CudaVsCpu, LayerNorm) {
+  uint64_t seed = 7000;
+  for (const Shape& xs : {Shape{2, 3, 4, 5}, Shape{3, 5, 7, 13}, Shape{1, 1, 1, 3}, Shape{256, 128, 7, 7}})
+    for (bool affine : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << "layer_norm " << xs << (affine ? " affine" : ""));
+      const Shape per_sample(std::vector<int64_t>(xs.dims().begin() + 1, xs.dims().end()));
+      expect_cuda_matches_cpu(
+          [affine](const V& v) {
+            return norm_and_grads(v, affine, [](const Tensor& x, const Tensor& ga, const Tensor& be) {
+              return layer_norm(x, ga, be);
+            });
+          },
+          norm_inputs(xs, per_sample, seed += 10));
+    }
+}
+
+// Training mode: y, the updated running statistics (from the kernel's mean and biased var),
+// and the gradients.
+TEST_F(CudaVsCpu, BatchNorm) {
+  uint64_t seed = 8000;
+  for (const Shape& xs : {Shape{2, 3, 2, 3}, Shape{3, 5, 7, 13}, Shape{1, 4, 7, 13}, Shape{6, 7}, Shape{5, 2, 61, 55},
+                          Shape{256, 128, 28, 28}, Shape{256, 128, 7, 7}})
+    for (bool affine : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << "batch_norm " << xs << (affine ? " affine" : ""));
+      expect_cuda_matches_cpu(
+          [affine](const V& v) {
+            BatchNormState st;
+            V out = norm_and_grads(v, affine, [&st](const Tensor& x, const Tensor& ga, const Tensor& be) {
+              return batch_norm(x, ga, be, st, true);
+            });
+            out.push_back(st.running_mean);
+            out.push_back(st.running_var);
+            return out;
+          },
+          norm_inputs(xs, Shape{xs[1]}, seed += 10));
+    }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
@@ -145,6 +146,102 @@ TEST(GradGradCheck, AvgPool2Bwd) {
 
 TEST(GradGradCheck, MaxPool2) {
   expect_gradgradcheck([](const V& v) { return square(max_pool2(v[0])); }, {distinct_values(Shape{1, 2, 4, 5}, 17)});
+}
+
+}  // namespace
+}  // namespace loco
+
+// ---- CudaVsCpu: the CUDA twins of the pooling kernels ----
+// Odd H×W (a dropped last row and column), ConvNet-3's first pool (N=256, C=128, 28×28), the
+// edge of one 2×2 plane, a 2-D input (one plane); max pooling with ties resolved like the CPU.
+namespace loco {
+namespace {
+
+using testing::expect_cuda_matches_cpu;
+using testing::randn32;
+
+Tensor pool_leaf(const Tensor& t) {
+  Tensor x = t.detach();
+  x.requires_grad_();
+  return x;
+}
+
+Shape pooled(const Shape& s) {
+  std::vector<int64_t> d = s.dims();
+  d[d.size() - 2] /= 2;
+  d[d.size() - 1] /= 2;
+  return Shape(d);
+}
+
+const Shape kPoolShapes[] = {Shape{2, 3, 7, 13}, Shape{256, 128, 28, 28}, Shape{1, 1, 2, 2}, Shape{5, 3}};
+
+TEST_F(CudaVsCpu, AvgPool2ForwardAndBackward) {
+  uint64_t stream = 100;
+  for (const Shape& s : kPoolShapes) {
+    SCOPED_TRACE(s.str());
+    const int64_t h = s[s.ndim() - 2], w = s[s.ndim() - 1];
+    expect_cuda_matches_cpu(
+        [h, w](const V& in) {
+          Tensor x = pool_leaf(in[0]), dy = pool_leaf(in[1]);
+          Tensor y = avg_pool2(x);              // backward: avg_pool2_bwd
+          Tensor dx = avg_pool2_bwd(dy, h, w);  // backward: avg_pool2
+          return V{y, grad(y, {x}, {.seed = in[1]})[0], dx, grad(dx, {dy}, {.seed = in[0]})[0]};
+        },
+        {randn32(s, stream), randn32(pooled(s), stream + 1)});
+    stream += 2;
+  }
+}
+
+TEST_F(CudaVsCpu, MaxPool2ForwardAndBackwardWithTies) {
+  uint64_t stream = 200;
+  for (const bool ties : {false, true})
+    for (const Shape& s : kPoolShapes) {
+      SCOPED_TRACE(s.str() + (ties ? " with ties" : ""));
+      Tensor x = randn32(s, stream++);
+      if (ties) {  // integers around 10: most windows hold a tie, which goes to the first
+        auto v = x.to_vector<float>();
+        for (float& e : v) e = std::round(e) + 10.0f;  // never all zero, even for one window
+        x = from_vector(v, s);
+      }
+      expect_cuda_matches_cpu(
+          [](const V& in) {
+            Tensor xl = pool_leaf(in[0]);
+            Tensor y = max_pool2(xl);  // backward: max_pool2_scatter through the saved argmax
+            return V{y, grad(y, {xl}, {.seed = in[1]})[0]};
+          },
+          {x, randn32(pooled(s), stream++)});
+    }
+}
+
+// A valid argmax index for each window: a random one of its four positions.
+Tensor random_window_index(const Shape& s, uint64_t stream) {
+  const int64_t h = s[s.ndim() - 2], w = s[s.ndim() - 1], ho = h / 2, wo = w / 2, planes = s.numel() / (h * w);
+  Generator g(0x9001, stream);
+  std::vector<int64_t> v;
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t i = 0; i < ho; ++i)
+      for (int64_t j = 0; j < wo; ++j) {
+        const auto k = static_cast<int64_t>(g.below(4));
+        v.push_back((2 * i + k / 2) * w + 2 * j + k % 2);
+      }
+  return from_vector(v, pooled(s));
+}
+
+TEST_F(CudaVsCpu, MaxPool2ScatterAndGather) {
+  uint64_t stream = 300;
+  for (const Shape& s : kPoolShapes) {
+    SCOPED_TRACE(s.str());
+    const int64_t h = s[s.ndim() - 2], w = s[s.ndim() - 1];
+    expect_cuda_matches_cpu(
+        [h, w](const V& in) {
+          Tensor dy = pool_leaf(in[0]), g = pool_leaf(in[2]);
+          Tensor dx = max_pool2_scatter(dy, in[1], h, w);  // backward: max_pool2_gather
+          Tensor y = max_pool2_gather(g, in[1]);           // backward: max_pool2_scatter
+          return V{dx, grad(dx, {dy}, {.seed = in[2]})[0], y, grad(y, {g}, {.seed = in[0]})[0]};
+        },
+        {randn32(pooled(s), stream), random_window_index(s, stream), randn32(s, stream + 1)});
+    stream += 2;
+  }
 }
 
 }  // namespace
