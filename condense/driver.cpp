@@ -8,6 +8,7 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 
 namespace loco::condense {
 
@@ -137,7 +138,9 @@ void trim_log(const RunDir& run, int64_t done) {
 CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir& run, bool resume,
                          const CondenseHooks& hooks) {
   const MethodSpec& m = method_spec(c.method);
-  const Dataset& train = data.train;
+  // The real images live where the networks run, so each real batch is a gather on the device.
+  Dataset train = data.train;
+  train.images = train.images.to(c.device);
   LOCO_CHECK(c.iterations >= 0, "--iterations must be ≥ 0, got ", c.iterations);
   LOCO_CHECK(c.images_per_class >= 1, "condense: no images per class resolved (ipc ", c.ipc, ")");
   const ClassIndex index(train.labels, train.classes);
@@ -193,7 +196,11 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     if (c.eval_every > 0 && it > 0 && it % c.eval_every == 0 && c.eval.num_eval > 0) evaluate(it);
     Generator g(c.seed, kStreamIteration + static_cast<uint64_t>(it));
     const auto ti = Clock::now();
-    const IterationStats st = objective->iterate(*out.set, opt, g);
+    IterationStats st;
+    {
+      ProfileRange range("condensation iteration");
+      st = objective->iterate(*out.set, opt, g);
+    }
     const double secs = std::chrono::duration<double>(Clock::now() - ti).count();
     out.last_loss = st.loss;
     run.append_log({{"it", it}, {"loss", st.loss}, {"seconds", secs}, {"images", st.images}});

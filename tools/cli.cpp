@@ -59,6 +59,9 @@ condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dat
 
 void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out) {
   app->add_option("--device", f.device, "cpu, cuda, or auto (cuda when a GPU is present)")->capture_default_str();
+  app->add_flag("--tf32", f.tf32,
+                "CUDA: let cuDNN and cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error; "
+                "off by default so results match the CPU)");
   app->add_option("--seed", f.seed, "Run seed: every random stream derives from it")->capture_default_str();
   if (with_out) {
     app->add_option("--out", f.out, "Run directory to write (default: runs/<what>-<dataset>-...)");
@@ -66,6 +69,7 @@ void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out) {
   }
 }
 
+namespace {
 Device parse_device(const std::string& d) {
   if (d == "auto") return default_device();
   if (d == "cpu") return Device::cpu;
@@ -80,6 +84,13 @@ Device parse_device(const std::string& d) {
     return Device::cuda;
   }
   LOCO_FAIL("--device: expected cpu, cuda or auto, got '", d, "'");
+}
+}  // namespace
+
+Device resolve_device(const CommonFlags& f) {
+  const Device d = parse_device(f.device);
+  set_tf32(f.tf32);
+  return d;
 }
 
 ProgressPrinter::ProgressPrinter(int lines) : tty_(::isatty(1)), lines_(lines) {}

@@ -41,11 +41,13 @@ condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dat
 struct CommonFlags {
   std::string device = "auto";
   uint64_t seed = 0;
+  bool tf32 = false;
   std::string out;
   bool force = false;
 };
 void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out);
-Device parse_device(const std::string& d);
+// --device resolved (auto: cuda when a GPU is present), with --tf32 applied to the CUDA backend.
+Device resolve_device(const CommonFlags& f);
 
 // A progress bar on a terminal (stdout); plain lines otherwise, about `lines` of them per job.
 class ProgressPrinter {

@@ -67,7 +67,7 @@ Command add_bench(CLI::App& parent) {
   add_data_flags(app, f->data);
   add_common_flags(app, f->common, false);
   return {app, [f]() {
-            const Device dev = parse_device(f->common.device);
+            const Device dev = resolve_device(f->common);
             std::set<std::string> wanted;
             for (size_t b = 0, e; b < f->units.size(); b = e + 1) {
               e = f->units.find(',', b);

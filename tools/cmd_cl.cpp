@@ -42,7 +42,7 @@ Command add_cl(CLI::App& parent) {
   app->add_option("--num-eval", f->num_eval, "GDumb networks per (seed, task) (default: the preset's)");
   add_common_flags(app, f->common, true);
   return {app, [f]() {
-            const Device dev = parse_device(f->common.device);
+            const Device dev = resolve_device(f->common);
             LOCO_CHECK(f->preset == "cpu-quick" || f->preset == "paper", "--preset: expected cpu-quick or paper, got '",
                        f->preset, "'");
             std::vector<std::string> methods;

@@ -124,7 +124,7 @@ Command add_condense(CLI::App& parent) {
   app->add_option("--stop-after", f->stop_after, "Stop (as if interrupted) after N iterations; for testing --resume");
   add_common_flags(app, f->common, true);
   return {app, [f]() {
-            const Device dev = parse_device(f->common.device);
+            const Device dev = resolve_device(f->common);
             if (!f->resume.empty()) {
               LOCO_CHECK(f->common.out.empty() || f->common.out == f->resume, "--resume ", f->resume, " and --out ",
                          f->common.out, " name different runs");

@@ -40,7 +40,7 @@ Command add_coreset(CLI::App& parent) {
   app->add_flag("--skip-eval", f->skip_eval, "Only pick and save the coreset");
   add_common_flags(app, f->common, true);
   return {app, [f]() {
-            const Device dev = parse_device(f->common.device);
+            const Device dev = resolve_device(f->common);
             auto data = load_data(f->data);
             condense::CoresetOptions o = f->coreset;
             o.seed = f->common.seed;

@@ -23,7 +23,7 @@ Command add_eval(CLI::App& parent) {
   add_eval_flags(app, f->eval, "E: the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
   add_common_flags(app, f->common, false);
   return {app, [f]() {
-            const Device dev = parse_device(f->common.device);
+            const Device dev = resolve_device(f->common);
             const condense::SavedSet set = condense::load_set(f->set);
             auto it = set.metadata.find("dataset");
             LOCO_CHECK(it != set.metadata.end(), f->set, ": the set names no dataset in its metadata");

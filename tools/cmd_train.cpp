@@ -28,7 +28,7 @@ Command add_train(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber);
   add_common_flags(app, f->common, true);
   return {app, [f]() {
-            const Device dev = parse_device(f->common.device);
+            const Device dev = resolve_device(f->common);
             auto data = load_data(f->data);
             const std::string out = f->common.out.empty()
                                         ? "runs/train-" + data.train.name + "-" + f->eval.model + "-e" +

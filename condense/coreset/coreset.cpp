@@ -37,7 +37,7 @@ Tensor features_of(models::Module& net, const Dataset& train, const std::vector<
   for (size_t b = 0; b < rows.size(); b += 512) {
     const std::vector<int64_t> part(rows.begin() + static_cast<std::ptrdiff_t>(b),
                                     rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), b + 512)));
-    parts.push_back(net.embed(gather_rows(train.images, index_tensor(part, net.device()))).to(Device::cpu));
+    parts.push_back(net.embed(gather_rows(train.images, index_tensor(part)).to(net.device())).to(Device::cpu));
   }
   Tensor f = concat(parts);
   if (normalise) f = f * rsqrt(sum(square(f), {1}, true) + 1e-12);

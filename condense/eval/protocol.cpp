@@ -6,6 +6,7 @@
 
 #include "engine/ops.h"
 #include "engine/optim/sgd.h"
+#include "engine/profile.h"
 #include "models/networks.h"
 
 namespace loco::condense {
@@ -63,8 +64,12 @@ TrainResult train_network(models::Module& net, const Tensor& images, const Tenso
         NoGradGuard data;  // the data needs no gradient; augmentation of data records nothing
         x = augment_batch(gather_rows(images, index), s, g);
       }
-      const Tensor logits = net.forward(x);
-      const Tensor loss = cross_entropy(logits, y);
+      Tensor logits, loss;
+      {
+        ProfileRange range("forward");
+        logits = net.forward(x);
+        loss = cross_entropy(logits, y);
+      }
       sgd->zero_grad();
       backward(loss);
       sgd->step();
@@ -93,6 +98,7 @@ TrainResult train_network(models::Module& net, const Tensor& images, const Tenso
 
 double test_accuracy(models::Module& net, const Dataset& test, int64_t batch) {
   LOCO_CHECK(test.size() > 0, "test_accuracy: the test split of ", test.name, " is empty");
+  ProfileRange range("evaluation");
   NoGradGuard no_grad;
   const bool was_training = net.training();
   net.eval();
@@ -100,7 +106,7 @@ double test_accuracy(models::Module& net, const Dataset& test, int64_t batch) {
   int64_t correct = 0;
   for (int64_t b = 0; b < n; b += batch) {
     const int64_t e = std::min(n, b + batch);
-    const auto p = argmax_rows(net.forward(slice(test.images, b, e))).to_vector<int64_t>();
+    const auto p = argmax_rows(net.forward(slice(test.images, b, e).to(net.device()))).to_vector<int64_t>();
     const auto t = slice(test.labels, b, e).to_vector<int64_t>();
     for (size_t i = 0; i < p.size(); ++i) correct += p[i] == t[i];
   }
