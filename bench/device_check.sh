@@ -40,14 +40,16 @@ set +e
 ctest --test-dir "$BUILD_DIR" -R "Cuda" -j 4 --timeout 300 --output-on-failure > "$OUT/tests.log" 2>&1
 tests_rc=$?
 set -e
-grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/tests.log" | tail -25
+grep -E "tests passed|tests failed|\(Failed\)|Not Run|Timeout|Exception" "$OUT/tests.log" | tail -25
 
 echo "== CUDA kernel benchmarks"
-"$BUILD_DIR/bench/cuda_bench" --benchmark_min_time=0.2s --benchmark_format=json \
-    --benchmark_out="$OUT/cuda_bench.json" --benchmark_out_format=json > "$OUT/cuda_bench.txt" 2>&1 || true
+"$BUILD_DIR/bench/cuda_bench" --benchmark_min_time=0.2 --benchmark_format=json \
+    --benchmark_out="$OUT/cuda_bench.json" --benchmark_out_format=json > "$OUT/cuda_bench.txt" 2>&1 ||
+  tail -3 "$OUT/cuda_bench.txt"
 
 echo "== end-to-end units on CUDA (loco bench)"
-"$BUILD_DIR/loco" bench --device cuda --reps 5 > "$OUT/loco_bench_cuda.jsonl" 2> "$OUT/loco_bench_cuda.log" || true
+"$BUILD_DIR/loco" bench --device cuda --reps 5 > "$OUT/loco_bench_cuda.jsonl" 2> "$OUT/loco_bench_cuda.log" ||
+  tail -3 "$OUT/loco_bench_cuda.log"
 
 python3 bench/device_table.py "$OUT/cuda_bench.json" "$OUT/loco_bench_cuda.jsonl"
 exit $tests_rc
