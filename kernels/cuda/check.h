@@ -32,8 +32,9 @@ cudaStream_t stream();
 // Library handles bound to stream(), created on first use.
 cublasHandle_t cublas();
 cudnnHandle_t cudnn();
-// A grow-only scratch buffer on the stream (cuDNN workspace): no cudaMalloc once it has
-// reached the largest size a run asks for. Valid until the next call.
+// A grow-only scratch buffer on the stream (cuDNN's workspace, the partial sums of two-pass
+// reductions): no cudaMalloc once it has reached the largest size a run asks for. Valid until
+// the next call, so an op asks for it once.
 void* workspace(size_t bytes);
 // After a launch: checks cudaGetLastError and, with LOCO_CUDA_SYNC=1, synchronises.
 void check_launch(const char* kernel, const char* file, int line);
