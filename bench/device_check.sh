@@ -6,7 +6,9 @@
 #   bench/device_check.sh                 build in build-device unless it holds a CUDA build
 #   BUILD_DIR=build-cuda bench/device_check.sh
 # cuDNN and cuBLAS are taken from the toolkit, or from a Python venv's site-packages/nvidia/*/lib
-# when the machine has them there.
+# when the machine has them there. To carry a build made on a CPU machine (the device tool takes
+# 64 MiB): `find build-cuda -name '*.o' -delete` first; ctest needs only the binaries and the
+# CTest files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-device}
