@@ -134,22 +134,18 @@ SumPlan plan_of(const Strided& s) {
   return p;
 }
 
-__device__ __forceinline__ int64_t kept_offset(const SumPlan& p, int64_t o) {
+// Offset of flat index i over dims[0..n) with the given input strides (last dim fastest).
+__device__ __forceinline__ int64_t offset_of(const int64_t* dims, const int64_t* strides, int n, int64_t i) {
   int64_t off = 0;
-  for (int i = p.nk - 1; i >= 0; --i) {
-    off += (o % p.kdim[i]) * p.kstride[i];
-    o /= p.kdim[i];
+  for (int d = n - 1; d >= 0; --d) {
+    off += (i % dims[d]) * strides[d];
+    i /= dims[d];
   }
   return off;
 }
-
+__device__ __forceinline__ int64_t kept_offset(const SumPlan& p, int64_t o) { return offset_of(p.kdim, p.kstride, p.nk, o); }
 __device__ __forceinline__ int64_t reduced_offset(const SumPlan& p, int64_t r) {
-  int64_t off = 0;
-  for (int i = p.nr - 1; i >= 0; --i) {
-    off += (r % p.rdim[i]) * p.rstride[i];
-    r /= p.rdim[i];
-  }
-  return off;
+  return offset_of(p.rdim, p.rstride, p.nr, r);
 }
 
 // One output per thread: an odometer over the reduced dims (last fastest), the CPU's order.

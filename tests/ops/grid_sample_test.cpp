@@ -101,6 +101,18 @@ TEST(GridSampleForward, IntegerPositionsShiftAndFlipExactly) {
   EXPECT_EQ(grid_sample(grid_sample(x, flip), flip).to_vector<float>(), xv);
 }
 
+// A 4× zoom into the image: 16 outputs per input pixel neighbourhood.
+Tensor zoom_grid(int64_t n, int64_t h, int64_t w) {
+  std::vector<float> v;
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) {
+        v.push_back(10.0f + static_cast<float>(j) * 0.25f + 0.1f);
+        v.push_back(10.0f + static_cast<float>(i) * 0.25f + 0.1f);
+      }
+  return from_vector(v, Shape{n, h, w, 2});
+}
+
 TEST(GridSampleForward, AdjointIdentityAndDeterminism) {
   // ⟨A x, y⟩ = ⟨x, Aᵀ y⟩ with Ho×Wo ≠ H×W, and the scatter is the same bits run to run.
   const Tensor x = randn64(Shape{3, 2, 6, 7}, 4), dy = randn64(Shape{3, 2, 5, 4}, 5);
@@ -111,14 +123,7 @@ TEST(GridSampleForward, AdjointIdentityAndDeterminism) {
   EXPECT_EQ(grid_sample_adjoint(dy, grid, 6, 7).to_vector<double>(), dx.to_vector<double>());
   // Large enough for the OpenMP path, many outputs landing on the same taps (a 4× zoom).
   const int64_t n = 4, c = 3, h = 32, w = 32;
-  std::vector<float> gv;
-  for (int64_t s = 0; s < n; ++s)
-    for (int64_t i = 0; i < h; ++i)
-      for (int64_t j = 0; j < w; ++j) {
-        gv.push_back(10.0f + static_cast<float>(j) * 0.25f + 0.1f);
-        gv.push_back(10.0f + static_cast<float>(i) * 0.25f + 0.1f);
-      }
-  const Tensor g32 = from_vector(gv, Shape{n, h, w, 2});
+  const Tensor g32 = zoom_grid(n, h, w);
   const Tensor dy32 = to_f32(randn64(Shape{n, c, h, w}, 7));
   const auto a = grid_sample_adjoint(dy32, g32, h, w).to_vector<float>();
   for (int rep = 0; rep < 3; ++rep) EXPECT_EQ(grid_sample_adjoint(dy32, g32, h, w).to_vector<float>(), a);
@@ -194,17 +199,6 @@ Tensor affine_grid(int64_t n, int64_t h, int64_t w, uint64_t stream) {
   return from_vector(v, Shape{n, h, w, 2});
 }
 
-// A 4× zoom into the image: 16 outputs per input pixel neighbourhood.
-Tensor zoom_grid(int64_t n, int64_t h, int64_t w) {
-  std::vector<float> v;
-  for (int64_t s = 0; s < n; ++s)
-    for (int64_t i = 0; i < h; ++i)
-      for (int64_t j = 0; j < w; ++j) {
-        v.push_back(10.0f + static_cast<float>(j) * 0.25f + 0.1f);
-        v.push_back(10.0f + static_cast<float>(i) * 0.25f + 0.1f);
-      }
-  return from_vector(v, Shape{n, h, w, 2});
-}
 
 // The grid's first position is well inside, so no output is all zeros by bad luck.
 Tensor random_grid32(int64_t n, int64_t ho, int64_t wo, int64_t h, int64_t w, uint64_t stream) {
