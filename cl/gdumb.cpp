@@ -19,9 +19,7 @@ condense::Dataset class_subset(const condense::Dataset& d, const std::vector<int
   std::vector<int64_t> rows, y;
   for (size_t i = 0; i < labels.size(); ++i)
     if (new_id[static_cast<size_t>(labels[i])] >= 0) rows.push_back(static_cast<int64_t>(i)), y.push_back(new_id[labels[i]]);
-  condense::Dataset s = d;
-  NoGradGuard no_grad;
-  s.images = gather_rows(d.images, condense::index_tensor(rows, d.images.device()));
+  condense::Dataset s = d.subset(rows);
   s.labels = from_vector(y, Shape({static_cast<int64_t>(y.size())}));
   if (relabel) s.classes = static_cast<int64_t>(classes.size());
   return s;
@@ -47,25 +45,10 @@ Memory fill_memory(const condense::Dataset& train, const std::vector<int64_t>& c
     local = cs.labels;
     m.floats_stored = cs.images.numel();
   } else {
-    const condense::MethodSpec& spec = condense::method_spec(o.method);
-    condense::CondenseConfig c = o.condense;
-    c.method = o.method;
-    c.dataset = train.name;
-    c.ipc = o.memory_per_class;
+    condense::CondenseConfig c = o.condense;  // resolved by the caller for the whole dataset's shape
+    LOCO_CHECK(c.method == o.method, "fill_memory: a configuration of ", c.method, " for method ", o.method);
     c.seed = seed;
     c.eval.num_eval = 0;  // GDumb evaluates the memory; a per-task evaluation would be wasted
-    if (spec.lowrank) {
-      if (c.rank == 0) c.rank = 2;
-      c.images_per_class = condense::lowrank_images_per_class(c.ipc, train.images.dim(2), train.images.dim(3), c.rank,
-                                                              c.budget);
-    } else {
-      c.rank = 0;
-      c.images_per_class = c.ipc;
-    }
-    if (!spec.distribution && (c.gm.outer_loop <= 0)) {
-      const auto loops = condense::gradient_matching_loops(c.ipc);
-      c.gm.outer_loop = loops.first, c.gm.inner_loop = loops.second;
-    }
     std::filesystem::create_directories(work_dir);
     condense::RunDir run(work_dir + "/" + o.method + "-seed" + std::to_string(seed), /*force=*/true);
     const condense::DatasetPair pair{task, condense::Dataset{}};
@@ -118,7 +101,8 @@ GdumbCurve run_gdumb(const condense::DatasetPair& data, const MemoryOptions& mem
       const condense::Dataset test = class_subset(data.test, seen, /*relabel=*/false);
       condense::EvalOptions e = o.eval;
       e.seed = o.seed * 1000003u + static_cast<uint64_t>(s * o.tasks + t);
-      const condense::EvalResult r = condense::evaluate_set(all_x, all_y, test, e, progress);
+      const condense::EvalResult r =
+          condense::evaluate_set(condense::Dataset::of_images(all_x, all_y, k), test, e, progress);
       curve.steps.push_back({.seed_index = s, .task = t, .classes_seen = static_cast<int64_t>(seen.size()),
                              .memory_images = all_x.dim(0), .memory_floats = floats, .accuracies = r.accuracies});
       per_task[static_cast<size_t>(t)].insert(per_task[t].end(), r.accuracies.begin(), r.accuracies.end());

@@ -29,7 +29,8 @@ condense::Dataset class_subset(const condense::Dataset& d, const std::vector<int
 struct MemoryOptions {
   std::string method = "random";
   int64_t memory_per_class = 10;       // the budget: this many full images per class, in bytes
-  condense::CondenseConfig condense;   // condensation methods: everything but method, ipc, seed
+  condense::CondenseConfig condense;   // condensation methods: resolved for the method and the
+                                       // memory's ipc (condense::resolve_condense); seed set per block
   condense::CoresetOptions coreset;    // coreset methods: everything but method, ipc, seed
 };
 bool is_coreset_method(const std::string& m);

@@ -2,6 +2,7 @@
 #include "condense/driver.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,63 +13,17 @@
 
 namespace loco::condense {
 
-const std::vector<MethodSpec>& methods() {
-  // lr and loops: spec §5.3; init: ours (DM real as VICO; DC/DSA noise as the reference).
-  static const std::vector<MethodSpec> m = {
-      {"dm", false, true, true, 1.0, Init::real, "dsa", 20000, 1000},
-      {"lodm", true, true, true, 1.0, Init::real, "dsa", 20000, 1000},
-      {"dc", false, false, false, 0.1, Init::noise, "dc", 1000, 300},
-      {"lodc", true, false, false, 0.1, Init::noise, "dc", 1000, 300},
-      {"dsa", false, false, true, 0.1, Init::noise, "dsa", 1000, 1000},
-      {"lodsa", true, false, true, 0.1, Init::noise, "dsa", 1000, 1000},
-  };
-  return m;
-}
-
-const MethodSpec& method_spec(const std::string& name) {
-  std::string names;
-  for (const auto& m : methods()) {
-    if (m.name == name) return m;
-    names += (names.empty() ? "" : ", ") + m.name;
-  }
-  LOCO_FAIL("unknown method '", name, "'; valid: ", names, " (coresets: loco coreset)");
-}
-
-Json CondenseConfig::to_json() const {
-  Json j = {{"method", method},
-            {"dataset", dataset},
-            {"ipc", ipc},
-            {"rank", rank},
-            {"budget", rank ? budget_name(budget) : "full-pixels"},
-            {"images_per_class", images_per_class},
-            {"iterations", iterations},
-            {"lr_img", lr_img},
-            {"momentum", momentum},
-            {"batch_real", batch_real},
-            {"init", init_name(init)},
-            {"dsa_strategy", dsa_strategy.empty() ? "none" : dsa_strategy},
-            {"model", model}};
-  if (!method_spec(method).distribution)
-    j["gradient_matching"] = {{"outer_loop", gm.outer_loop}, {"inner_loop", gm.inner_loop}, {"metric", gm.metric},
-                              {"lr_net", gm.lr_net}, {"batch_train", gm.batch_train}};
-  j["eval"] = {{"model", eval.model}, {"epochs", eval.train.epochs}, {"num_eval", eval.num_eval}, {"aug", eval_aug},
-               {"every", eval_every}};
-  j["checkpoint_every"] = checkpoint_every;
-  j["seed"] = seed;
-  j["device"] = device_name(device);
-  return j;
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kCheckpoint = "checkpoint.safetensors";
 
-// The configuration a checkpoint must agree with: everything but how long to run and how
-// often to look.
+// The configuration a checkpoint must agree with: everything but how long to run, how often to
+// look, where, and how big the real side's chunks are (a memory knob: results agree to f32
+// rounding across chunk sizes, bit for bit at one).
 Json resumable(Json j) {
-  for (const char* k : {"iterations", "checkpoint_every", "device"}) j.erase(k);
+  for (const char* k : {"iterations", "checkpoint_every", "device", "max_batch"}) j.erase(k);
   j["eval"].erase("every");
   return j;
 }
@@ -99,7 +54,8 @@ int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet
     LOCO_CHECK(it != f.metadata.end(), path, ": no '", k, "' in the metadata");
     return it->second;
   };
-  const Json saved = Json::parse(meta("config"));
+  const Json saved = Json::parse(meta("config"), nullptr, false);
+  LOCO_CHECK(saved.is_object(), path, ": its 'config' metadata is not a JSON object");
   const Json want = c.to_json();
   LOCO_CHECK(resumable(saved) == resumable(want), "--resume: the run in ", run.dir(),
              " was made with other settings; it had\n  ", resumable(saved).dump(), "\nthis command asks for\n  ",
@@ -108,15 +64,36 @@ int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet
   std::vector<Tensor> bufs(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     auto p = f.tensors.find("param." + std::to_string(i));
-    LOCO_CHECK(p != f.tensors.end() && p->second.shape() == params[i].shape(), path, ": param.", i,
-               " is missing or not ", params[i].shape());
+    LOCO_CHECK(p != f.tensors.end() && p->second.shape() == params[i].shape() &&
+                   p->second.dtype() == params[i].dtype(),
+               path, ": param.", i, " is missing or not ", params[i].dtype(), " ", params[i].shape());
     copy_bytes(params[i].raw(), params[i].device(), p->second.raw(), Device::cpu, params[i].nbytes());
     auto m = f.tensors.find("momentum." + std::to_string(i));
-    if (m != f.tensors.end()) bufs[i] = m->second;
+    if (m != f.tensors.end()) {
+      LOCO_CHECK(m->second.shape() == params[i].shape() && m->second.dtype() == params[i].dtype(), path,
+                 ": momentum.", i, " is not ", params[i].dtype(), " ", params[i].shape());
+      bufs[i] = m->second;
+    }
   }
   opt.set_momentum_buffers(bufs);
-  seconds = std::stod(meta("condense_seconds"));
-  return std::stoll(meta("iterations_done"));
+  seconds = parse_double(meta("condense_seconds"), path + ": condense_seconds");
+  LOCO_CHECK(std::isfinite(seconds) && seconds >= 0, path, ": condense_seconds ", seconds, " is not a duration");
+  const auto done = parse_int(meta("iterations_done"), path + ": iterations_done");
+  LOCO_CHECK(done >= 0, path, ": iterations_done ", done, " is negative");
+  return done;
+}
+
+// A non-finite loss or set parameter ends the run here, before the checkpoint would take it.
+void check_finite(int64_t it, double loss, const SyntheticSet& set, const RunDir& run) {
+  const std::string where = " at iteration " + std::to_string(it) + "; the checkpoint in " + run.dir() +
+                            " holds the last good state (a smaller --lr-img may help)";
+  LOCO_CHECK(std::isfinite(loss), "the loss became ", loss, where);
+  const auto& params = set.parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    NoGradGuard no_grad;
+    const double probe = sum(params[i].detach() * 0.0).item_as_double();  // NaN iff some value is NaN or ±inf
+    LOCO_CHECK(std::isfinite(probe), "the set's ", set.parameter_names()[i], " holds NaN or infinite values", where);
+  }
 }
 
 // Keeps log.jsonl lines of iterations before `done` (a resumed run rewrites what follows).
@@ -135,27 +112,35 @@ void trim_log(const RunDir& run, int64_t done) {
 
 }  // namespace
 
-CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir& run, bool resume,
-                         const CondenseHooks& hooks) {
+Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train, const ClassIndex& index) {
   const MethodSpec& m = method_spec(c.method);
-  // The real images live where the networks run, so each real batch is a gather on the device.
-  Dataset train = data.train;
-  train.images = train.images.to(c.device);
-  LOCO_CHECK(c.iterations >= 0, "--iterations must be ≥ 0, got ", c.iterations);
   LOCO_CHECK(c.images_per_class >= 1, "condense: no images per class resolved (ipc ", c.ipc, ")");
-  const ClassIndex index(train.labels, train.classes);
-  const SetSpec spec{.classes = train.classes, .per_class = c.images_per_class, .channels = train.images.dim(1),
-                     .height = train.images.dim(2), .width = train.images.dim(3), .rank = m.lowrank ? c.rank : 0,
+  const SetSpec spec{.classes = train.classes, .per_class = c.images_per_class, .channels = train.channels(),
+                     .height = train.height(), .width = train.width(), .rank = m.lowrank ? c.rank : 0,
                      .init = c.init, .device = c.device};
   Generator init(c.seed, kStreamSetInit);
-  CondenseOutcome out;
-  out.set = make_synthetic_set(spec, &train, &index, init);
-  Sgd opt(out.set->parameters(), {.lr = c.lr_img, .momentum = c.momentum});
-
+  Condensation job;
+  job.set = make_synthetic_set(spec, &train, &index, init);
+  job.opt = std::make_unique<Sgd>(job.set->parameters(), SgdOptions{.lr = c.lr_img, .momentum = c.momentum});
   const ObjectiveContext ctx{.train = &train, .index = &index, .model = c.model,
                              .dsa = DsaStrategy::parse(c.dsa_strategy), .batch_real = c.batch_real,
-                             .device = c.device};
-  std::unique_ptr<Objective> objective = m.distribution ? make_distribution_matching(ctx) : make_gradient_matching(ctx, c.gm);
+                             .max_batch = c.max_batch, .device = c.device};
+  job.objective = m.objective == ObjectiveKind::distribution ? make_distribution_matching(ctx)
+                                                             : make_gradient_matching(ctx, c.gm);
+  return job;
+}
+
+CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir& run, bool resume,
+                         const CondenseHooks& hooks) {
+  // The real images live where the networks run, so each real batch is a gather on the device.
+  const Dataset train = data.train.to(c.device);
+  LOCO_CHECK(c.iterations >= 0, "--iterations must be ≥ 0, got ", c.iterations);
+  const ClassIndex index(train.labels, train.classes);
+  Condensation job = prepare_condensation(c, train, index);
+  CondenseOutcome out;
+  out.set = std::move(job.set);
+  Sgd& opt = *job.opt;
+  std::unique_ptr<Objective>& objective = job.objective;
 
   double earlier_seconds = 0.0;
   if (resume) {
@@ -177,7 +162,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     EvalOptions o = c.eval;
     o.seed = c.seed;
     o.device = c.device;
-    EvalResult r = evaluate_set(images, out.set->labels(), data.test, o, hooks.progress);
+    EvalResult r = evaluate_set(Dataset::of_images(images, out.set->labels(), train.classes), data.test, o, hooks.progress);
     run.append_log({{"it", it}, {"eval", {{"model", r.model}, {"epochs", r.epochs}, {"accuracy_mean", r.mean},
                                           {"accuracy_std", r.std}, {"accuracies", r.accuracies}}}});
     if (hooks.note) {
@@ -193,7 +178,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
   const auto t0 = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   for (int64_t it = out.start_iteration; it < c.iterations; ++it) {
-    if (c.eval_every > 0 && it > 0 && it % c.eval_every == 0 && c.eval.num_eval > 0) evaluate(it);
+    if (c.eval_every > 0 && it % c.eval_every == 0 && c.eval.num_eval > 0) evaluate(it);
     Generator g(c.seed, kStreamIteration + static_cast<uint64_t>(it));
     const auto ti = Clock::now();
     IterationStats st;
@@ -202,6 +187,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
       st = objective->iterate(*out.set, opt, g);
     }
     const double secs = std::chrono::duration<double>(Clock::now() - ti).count();
+    check_finite(it, st.loss, *out.set, run);
     out.last_loss = st.loss;
     run.append_log({{"it", it}, {"loss", st.loss}, {"seconds", secs}, {"images", st.images}});
     if (hooks.progress)

@@ -1,6 +1,7 @@
 // RunDir and the synthetic-set file.
 #include "condense/run_dir.h"
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -113,6 +114,20 @@ std::vector<float> parse_floats(const std::string& s, const std::string& what) {
     }
   }
   LOCO_CHECK(!v.empty(), what, ": empty list of numbers");
+  return v;
+}
+
+int64_t parse_int(const std::string& s, const std::string& what) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  LOCO_CHECK(ec == std::errc() && end == s.data() + s.size() && !s.empty(), what, ": '", s, "' is not an integer");
+  return v;
+}
+
+double parse_double(const std::string& s, const std::string& what) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  LOCO_CHECK(ec == std::errc() && end == s.data() + s.size() && !s.empty(), what, ": '", s, "' is not a number");
   return v;
 }
 

@@ -68,5 +68,8 @@ SavedSet load_set(const std::string& path);
 // Comma-separated floats of a metadata value ("0.2861" or ".4914,.4822,.4465").
 std::string join_floats(const std::vector<float>& v);
 std::vector<float> parse_floats(const std::string& s, const std::string& what);
+// A whole metadata value as one number (no sign tricks, no trailing text); throws naming `what`.
+int64_t parse_int(const std::string& s, const std::string& what);
+double parse_double(const std::string& s, const std::string& what);
 
 }  // namespace loco::condense

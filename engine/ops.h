@@ -9,6 +9,7 @@
 #include "engine/ops/loss.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/norm.h"
+#include "engine/ops/pixels.h"
 #include "engine/ops/pool.h"
 #include "engine/ops/reduce.h"
 #include "engine/tensor.h"

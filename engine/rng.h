@@ -31,8 +31,6 @@ class Generator {
     offset_ += static_cast<uint64_t>((n + 3) / 4);
     return at;
   }
-  // An independent generator for a child stream (e.g. one per network, per class).
-  Generator fork(uint64_t stream) const { return Generator(seed_, stream, 0); }
 
  private:
   uint64_t seed_, stream_, offset_;

@@ -66,11 +66,17 @@ class CachingAllocator {
   }
   void* os_alloc(size_t bytes) {
     if (device_ == Device::cpu) return std::aligned_alloc(64, bytes);
-    return device_memory::cuda_malloc(bytes);
+    #ifdef LOCO_HAS_CUDA
+    return kernels::cuda::malloc_device(bytes);
+#else
+    LOCO_FAIL("CUDA memory requested, but this loco was built without CUDA");
+#endif
   }
   void os_free(void* p) {
     if (device_ == Device::cpu) std::free(p);
-    else device_memory::cuda_free(p);
+    #ifdef LOCO_HAS_CUDA
+    else kernels::cuda::free_device(p);
+#endif
   }
   void release_locked() {
     for (auto& [b, p] : free_) os_free(p);
@@ -117,7 +123,6 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 Storage::~Storage() { allocator(device_).deallocate(ptr_, bytes_); }
 
 AllocatorStats allocator_stats(Device d) { return allocator(d).stats(); }
-void empty_cache(Device d) { allocator(d).release_all(); }
 void set_poison_allocations(Device d, bool on) { g_poison[static_cast<int>(d)] = on; }
 
 }  // namespace loco

@@ -33,17 +33,9 @@ struct AllocatorStats {
   size_t live_bytes = 0;    // bytes handed out and not yet returned
 };
 AllocatorStats allocator_stats(Device d);
-// Returns every cached block of device d to the OS / driver.
-void empty_cache(Device d);
 // Tests: while on, every block handed out on device d is first filled with 0xFF bytes (NaN
 // in f32), so an output element a kernel never writes shows up as non-finite.
 void set_poison_allocations(Device d, bool on);
 
-// The device half of the allocator, provided by the CUDA backend (kernels/cuda/memory.cu).
-// Without CUDA these throw a loco::Error naming the missing backend.
-namespace device_memory {
-void* cuda_malloc(size_t bytes);
-void cuda_free(void* p);
-}  // namespace device_memory
 
 }  // namespace loco

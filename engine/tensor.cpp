@@ -128,11 +128,5 @@ void set_tf32(bool on) {
 #endif
 }
 
-#ifndef LOCO_HAS_CUDA
-namespace device_memory {
-void* cuda_malloc(size_t) { LOCO_FAIL("CUDA memory requested, but this loco was built without CUDA"); }
-void cuda_free(void*) {}
-}  // namespace device_memory
-#endif
 
 }  // namespace loco

@@ -4,8 +4,7 @@
 #pragma once
 #include <type_traits>
 
-#include "engine/check.h"
-#include "engine/dtype.h"
+#include "kernels/base.h"
 #include "kernels/profile.h"
 
 #ifdef LOCO_HAS_CUDA

@@ -14,6 +14,10 @@ void copy_bytes(void* dst, const void* src, size_t n, CopyKind kind);
 void fill(float* y, float value, int64_t n);
 void memset_bytes(void* p, int byte, size_t n);
 bool device_present();
+// Device memory for the engine's caching allocator: null when the driver has none left (the
+// allocator then frees its cache and retries).
+void* malloc_device(size_t bytes);
+void free_device(void* p);
 // TF32 tensor-core math in cuBLAS and cuDNN: off by default, so CUDA matches the CPU to ~1e-6.
 void set_tf32(bool on);
 bool tf32();

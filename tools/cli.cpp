@@ -6,27 +6,34 @@
 #include <cmath>
 #include <cstdio>
 
+#include "condense/presets.h"
 #include "models/networks.h"
 
 namespace loco::cli {
 
-void add_data_flags(CLI::App* app, DataFlags& f) {
+void add_data_flags(CLI::App* app, DataFlags& f, bool generated) {
   std::string names;
   for (const auto& n : condense::dataset_names()) names += (names.empty() ? "" : ", ") + n;
   app->add_option("--dataset", f.dataset, "Dataset: " + names)->capture_default_str();
   app->add_option("--data-dir", f.data_dir,
                   "Folder holding the dataset's official files (default: $LOCO_DATA/<name>, then Debian's "
                   "/usr/share/datasets/fashion-mnist for Fashion-MNIST, then ../shared/data/<name>, data/<name>)");
+  if (generated)
+    app->add_flag("--generated", f.generated,
+                  "Use images of the dataset's shape and official split sizes drawn from Philox (seeded, learnable "
+                  "class templates) instead of its files: for timing, and for shapes whose data is not at hand");
 }
 
 condense::DatasetPair load_data(const DataFlags& f) {
-  const std::string dir = f.data_dir.empty() ? condense::default_data_dir(f.dataset) : f.data_dir;
   const auto t0 = std::chrono::steady_clock::now();
-  condense::DatasetPair d = condense::load_dataset(f.dataset, dir);
+  const condense::DatasetInfo& info = condense::dataset_info(f.dataset);
+  LOCO_CHECK(!f.generated || f.data_dir.empty(), "--generated and --data-dir exclude each other");
+  const std::string dir = f.generated ? "(generated)" : f.data_dir.empty() ? condense::default_data_dir(f.dataset) : f.data_dir;
+  condense::DatasetPair d = f.generated ? condense::generated_dataset(info) : condense::load_dataset(f.dataset, dir);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("data: %s from %s: %lld train, %lld test images %s (%.1f s)\n", d.train.name.c_str(), dir.c_str(),
-              static_cast<long long>(d.train.size()), static_cast<long long>(d.test.size()),
-              d.train.images.shape().str().c_str(), s);
+  std::printf("data: %s %s: %lld train, %lld test images %s (%.1f s)\n", d.train.name.c_str(),
+              f.generated ? "generated from Philox" : ("from " + dir).c_str(), static_cast<long long>(d.train.size()),
+              static_cast<long long>(d.test.size()), d.train.pixels.shape().str().c_str(), s);
   return d;
 }
 
@@ -44,17 +51,13 @@ void add_eval_flags(CLI::App* app, EvalFlags& f, const std::string& epochs_help)
       ->capture_default_str();
 }
 
-std::string default_dsa_strategy(const std::string& dataset) {
-  const std::string name = condense::dataset_info(dataset).name;
-  return name == "MNIST" ? "color_crop_cutout_scale_rotate" : "color_crop_cutout_flip_scale_rotate";
-}
-
-condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dataset) {
-  condense::TrainSchedule s{.epochs = f.epochs};
-  if (f.aug == "dsa") s.dsa = condense::DsaStrategy::parse(default_dsa_strategy(dataset));
-  else if (f.aug == "dc") s.dc_aug = condense::dc_augment_strategy(condense::dataset_info(dataset).name, f.model);
-  else if (f.aug != "none") s.dsa = condense::DsaStrategy::parse(f.aug);
-  return s;
+condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dataset,
+                                      const std::string& condensed_with) {
+  try {
+    return condense::evaluation_schedule(f.aug, f.epochs, dataset, f.model, condensed_with);
+  } catch (const Error& e) {
+    LOCO_FAIL("--aug: ", e.what());
+  }
 }
 
 void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out) {
@@ -152,25 +155,23 @@ void ProgressPrinter::finish() {
   open_ = false;
 }
 
-condense::EvalResult run_evaluation(const Tensor& images, const Tensor& labels, const condense::Dataset& test,
-                                    const EvalFlags& f, const std::string& dataset, uint64_t seed, Device dev) {
-  const condense::EvalOptions o{.model = f.model, .num_eval = f.num_eval, .train = schedule_from(f, dataset),
-                                .seed = seed, .device = dev};
-  std::printf("eval: %lld fresh %s, %lld epochs each on %lld images, augmentation %s\n",
-              static_cast<long long>(f.num_eval), f.model.c_str(), static_cast<long long>(f.epochs + 1),
-              static_cast<long long>(images.dim(0)),
-              o.train.dsa.none() ? o.train.dc_aug.c_str() : o.train.dsa.str().c_str());
+condense::EvalResult run_evaluation(const condense::Dataset& set, const condense::Dataset& test,
+                                    const condense::EvalOptions& o) {
+  std::printf("eval: %lld fresh %s, %lld epochs each on %lld images, lr %g, augmentation %s\n",
+              static_cast<long long>(o.num_eval), o.model.c_str(), static_cast<long long>(o.train.epochs + 1),
+              static_cast<long long>(set.size()), o.train.lr, condense::augmentation_name(o.train).c_str());
   ProgressPrinter bar;
-  condense::EvalResult r = condense::evaluate_set(images, labels, test, o, [&](const condense::Progress& p) { bar(p); });
+  condense::EvalResult r = condense::evaluate_set(set, test, o, [&](const condense::Progress& p) { bar(p); });
   bar.finish();
   for (size_t i = 0; i < r.accuracies.size(); ++i) std::printf("  net %zu: %.2f %%\n", i + 1, 100 * r.accuracies[i]);
-  std::printf("eval: test accuracy %s (%s, %lld networks, %.0f s)\n", percent(r.mean, r.std).c_str(),
-              f.model.c_str(), static_cast<long long>(f.num_eval), r.seconds);
+  std::printf("eval: test accuracy %s (%s, %lld networks, %.0f s)\n", percent(r.mean, r.std).c_str(), o.model.c_str(),
+              static_cast<long long>(o.num_eval), r.seconds);
   return r;
 }
 
 condense::Json eval_json(const condense::EvalResult& r) {
   return {{"model", r.model},
+          {"aug", r.aug},
           {"epochs", r.epochs},
           {"num_eval", r.accuracies.size()},
           {"accuracy_mean", r.mean},
@@ -182,7 +183,7 @@ condense::Json eval_json(const condense::EvalResult& r) {
 
 condense::Json dataset_json(const condense::Dataset& d) {
   return {{"name", d.name},
-          {"shape", std::vector<int64_t>{d.images.dim(1), d.images.dim(2), d.images.dim(3)}},
+          {"shape", std::vector<int64_t>{d.channels(), d.height(), d.width()}},
           {"classes", d.classes},
           {"mean", d.mean},
           {"std", d.std}};

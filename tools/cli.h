@@ -1,12 +1,13 @@
 // What the subcommands share: the dataset, evaluation and output flags, the device, the
-// progress display and the JSON forms of results. Parsing and reporting only: every
-// algorithm lives in the library layers.
+// progress display and the JSON forms of results. Parsing and reporting only: every algorithm
+// and every default lives in the library layers (condense/presets.h resolves the flags).
 #pragma once
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "condense/data/dataset.h"
@@ -19,10 +20,18 @@ namespace loco::cli {
 struct DataFlags {
   std::string dataset = "FashionMNIST";
   std::string data_dir;  // empty: condense::default_data_dir
+  bool generated = false;  // Philox images of the dataset's shape instead of its files
 };
-void add_data_flags(CLI::App* app, DataFlags& f);
+// generated: also offer --generated (for subcommands that time or test without data).
+void add_data_flags(CLI::App* app, DataFlags& f, bool generated = false);
 // Loads both splits and prints one line saying what was read from where.
 condense::DatasetPair load_data(const DataFlags& f);
+
+// An optional flag: the optional stays empty unless the flag is given.
+template <class T> CLI::Option* add_optional(CLI::App* app, const std::string& name, std::optional<T>& v,
+                                             const std::string& help) {
+  return app->add_option_function<T>(name, [&v](const T& x) { v = x; }, help);
+}
 
 struct EvalFlags {
   std::string model = "ConvNet";
@@ -32,11 +41,10 @@ struct EvalFlags {
 };
 // epochs_help: what --epochs means for this subcommand.
 void add_eval_flags(CLI::App* app, EvalFlags& f, const std::string& epochs_help);
-// The DSA strategy a dataset uses by default (spec/augmentation.md §1: no flip for MNIST).
-std::string default_dsa_strategy(const std::string& dataset);
-// --aug: "dsa" (the dataset's default strategy), "none", "dc" (DC's augment for this dataset and
-// model) or an explicit DSA strategy such as "crop_scale".
-condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dataset);
+// The schedule --aug asks for (condense::evaluation_schedule); condensed_with: the DSA strategy
+// a saved set was condensed with, which "dsa" then means.
+condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dataset,
+                                      const std::string& condensed_with = "");
 
 struct CommonFlags {
   std::string device = "auto";
@@ -66,18 +74,14 @@ class ProgressPrinter {
 };
 
 // Evaluates a set by the protocol with a progress display, and prints the result.
-condense::EvalResult run_evaluation(const Tensor& images, const Tensor& labels, const condense::Dataset& test,
-                                    const EvalFlags& f, const std::string& dataset, uint64_t seed, Device dev);
+condense::EvalResult run_evaluation(const condense::Dataset& set, const condense::Dataset& test,
+                                    const condense::EvalOptions& o);
 
 condense::Json eval_json(const condense::EvalResult& r);
 condense::Json dataset_json(const condense::Dataset& d);
 // "81.23 ± 0.45 %" style summary.
 std::string percent(double mean, double std);
 std::string format_bytes(int64_t bytes);
-
-// loco condense's configuration of a method under a preset, with no other flag given.
-condense::CondenseConfig condense_defaults(const std::string& method, const std::string& preset, int64_t ipc,
-                                           int64_t rank, const condense::Dataset& train);
 
 // A subcommand: its parser and what runs when it is chosen.
 struct Command {

@@ -1,11 +1,15 @@
 // loco bench: units of work timed one JSON line each, in the shape and with the names of
 // ../shared/peer's `bench` (unit, median_ms, min_ms, max_ms, reps, warmup and the settings), so
 // the two run side by side and compare line by line. A unit is a call into the library
-// (condense/, engine/); this file only times them.
+// (condense/, engine/); a condensation unit is configured by condense/presets.h's resolver, as
+// `loco condense` is. This file only times them. dm_iter_c100 and dm_iter_t200 run on generated
+// data of CIFAR-100's and TinyImageNet's shapes and split sizes, made only when asked for.
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -43,7 +47,8 @@ condense::Json time_unit(const std::function<void()>& fn, int warmup, int reps) 
 
 const std::vector<std::string> kUnits = {
     "dm_iter", "dm_iter_nodsa", "lodm_iter", "lodm_iter_nodsa", "lodm_si_iter", "dc_step", "lodc_step", "dc_step_ipc1",
-    "eval_train_step", "eval_train_step_dsa", "test_forward_1024", "lowrank_recon_fwd_bwd", "lowrank_recon_fwd", "net_init"};
+    "eval_train_step", "eval_train_step_dsa", "test_forward_1024", "lowrank_recon_fwd_bwd", "lowrank_recon_fwd",
+    "net_init", "dm_iter_c100", "dm_iter_t200"};
 
 }  // namespace
 
@@ -59,12 +64,14 @@ Command add_bench(CLI::App& parent) {
   app->footer(
       "Units: dm_iter, dm_iter_nodsa, lodm_iter (same memory, 70 img/cls at r 2), lodm_iter_nodsa, lodm_si_iter\n"
       "(10 img/cls at r 2), dc_step, lodc_step, dc_step_ipc1, eval_train_step, eval_train_step_dsa,\n"
-      "test_forward_1024, lowrank_recon_fwd_bwd, lowrank_recon_fwd, net_init.\n"
+      "test_forward_1024, lowrank_recon_fwd_bwd, lowrank_recon_fwd, net_init; dm_iter_c100 (100 classes × 256\n"
+      "real, 32×32×3, ipc 1, DSA, from 50 000 generated images) and dm_iter_t200 (200 classes × 256 real,\n"
+      "64×64×3, ConvNetD4, from 100 000 generated images) run only when named.\n"
       "Example: loco bench --units dm_iter,lodm_iter --reps 5");
   app->add_option("--units", f->units, "Comma-separated units (default: all)");
   app->add_option("--reps", f->reps, "Timed calls per unit (30 for units under 50 ms)")->capture_default_str();
   app->add_option("--warmup", f->warmup, "Untimed calls first")->capture_default_str();
-  add_data_flags(app, f->data);
+  add_data_flags(app, f->data, true);
   add_common_flags(app, f->common, false);
   return {app, [f]() {
             const Device dev = resolve_device(f->common);
@@ -77,16 +84,18 @@ Command add_bench(CLI::App& parent) {
             for (const auto& u : wanted)
               LOCO_CHECK(std::find(kUnits.begin(), kUnits.end(), u) != kUnits.end(), "--units: unknown unit '", u,
                          "'; see loco bench --help");
-            auto data = load_data(f->data);
-            const condense::Dataset& train = data.train;
-            const condense::ClassIndex index(train.labels, train.classes);
-            const std::string dsa_all = default_dsa_strategy(train.name);
-            condense::Json meta = {{"device", device_name(dev)}, {"engine", "loco"}};
+            const bool standard = wanted.empty() || std::any_of(wanted.begin(), wanted.end(), [](const std::string& u) {
+              return u != "dm_iter_c100" && u != "dm_iter_t200";
+            });
+            condense::Json meta = {{"device", device_name(dev)}, {"engine", "loco"}, {"generated", f->data.generated}};
 #ifdef _OPENMP
             meta["threads"] = omp_get_max_threads();
 #endif
+            auto want = [&](const std::string& u) {
+              return wanted.empty() ? u != "dm_iter_c100" && u != "dm_iter_t200" : wanted.count(u) > 0;
+            };
             auto emit = [&](const std::string& name, const std::function<void()>& fn, condense::Json cfg) {
-              if (!wanted.empty() && !wanted.count(name)) return;
+              if (!want(name)) return;
               condense::Json j = {{"unit", name}};
               j.update(time_unit(fn, f->warmup, f->reps));
               j.update(cfg);
@@ -95,51 +104,70 @@ Command add_bench(CLI::App& parent) {
               std::fflush(stdout);
             };
             Generator g(f->common.seed, 0);
-            const int64_t h = train.images.dim(2), w = train.images.dim(3);
+            // One condensation iteration (or image step) of a resolved configuration.
+            auto condensation_unit = [&](const std::string& name, condense::CondenseRequest req,
+                                         const condense::Dataset& train, condense::Json extra) {
+              req.seed = f->common.seed;
+              req.device = dev;
+              const condense::CondenseConfig c = condense::resolve_condense(req, condense::dataset_info(train.name));
+              const condense::Dataset on_device = train.to(dev);
+              const condense::ClassIndex index(on_device.labels, on_device.classes);
+              condense::Condensation job = condense::prepare_condensation(c, on_device, index);
+              condense::Json cfg = {{"ipc", c.ipc}, {"ipc_effective", c.images_per_class}, {"rank", c.rank},
+                                    {"batch_real", c.batch_real}, {"dsa", !c.dsa_strategy.empty()},
+                                    {"syn_floats", job.set->floats_stored()}, {"model", c.model},
+                                    {"classes", on_device.classes}, {"real_images", on_device.size()}};
+              cfg.update(extra);
+              emit(name, [&] { job.objective->iterate(*job.set, *job.opt, g); }, cfg);
+            };
+            for (const auto& [unit, dataset, model] : {std::tuple{"dm_iter_c100", "CIFAR100", "ConvNet"},
+                                                       std::tuple{"dm_iter_t200", "TinyImageNet", "ConvNetD4"}}) {
+              if (!want(unit)) continue;
+              const condense::DatasetPair big = condense::generated_dataset(condense::dataset_info(dataset));
+              condensation_unit(unit, {.method = "dm", .preset = "paper", .ipc = 1, .model = model}, big.train,
+                                {{"note", "generated data of the dataset's shape and train split size"}});
+            }
+            if (!standard) return 0;
+            auto data = load_data(f->data);
+            const condense::Dataset& train = data.train;
+            const int64_t h = train.height(), w = train.width(), c = train.channels();
             // (a, b) DM and LoDM iterations: fresh net, real sampling, Siamese DSA, one image step.
             struct DmUnit {
               const char* name;
-              int64_t per_class, rank;
-              bool dsa;
+              const char* method;
+              std::optional<std::string> budget, dsa;
             };
-            const int64_t sm = condense::lowrank_images_per_class(10, h, w, 2, condense::Budget::same_memory);
-            for (const DmUnit& u : {DmUnit{"dm_iter", 10, 0, true}, DmUnit{"dm_iter_nodsa", 10, 0, false},
-                                    DmUnit{"lodm_iter", sm, 2, true}, DmUnit{"lodm_iter_nodsa", sm, 2, false},
-                                    DmUnit{"lodm_si_iter", 10, 2, true}}) {
-              const condense::SetSpec spec{.classes = train.classes, .per_class = u.per_class,
-                                           .channels = train.images.dim(1), .height = h, .width = w, .rank = u.rank,
-                                           .init = u.rank ? condense::Init::noise : condense::Init::real, .device = dev};
-              auto set = condense::make_synthetic_set(spec, &train, &index, g);
-              Sgd opt(set->parameters(), {.lr = 1.0, .momentum = 0.5});
-              auto obj = condense::make_distribution_matching(
-                  {.train = &train, .index = &index, .dsa = condense::DsaStrategy::parse(u.dsa ? dsa_all : ""),
-                   .batch_real = 256, .device = dev});
-              emit(u.name, [&] { obj->iterate(*set, opt, g); },
-                   {{"ipc", 10}, {"ipc_effective", u.per_class}, {"rank", u.rank}, {"batch_real", 256}, {"dsa", u.dsa},
-                    {"syn_floats", set->floats_stored()}});
+            for (const DmUnit& u : {DmUnit{"dm_iter", "dm", {}, {}}, DmUnit{"dm_iter_nodsa", "dm", {}, "none"},
+                                    DmUnit{"lodm_iter", "lodm", {}, {}}, DmUnit{"lodm_iter_nodsa", "lodm", {}, "none"},
+                                    DmUnit{"lodm_si_iter", "lodm", "same-images", {}}}) {
+              if (!want(u.name)) continue;
+              const bool lowrank = std::string(u.method) == "lodm";
+              // The peer starts its low-rank sets from noise; the timing does not depend on it.
+              condensation_unit(u.name, {.method = u.method, .preset = "paper", .ipc = 10,
+                                         .rank = lowrank ? std::optional<int64_t>(2) : std::nullopt,
+                                         .budget = u.budget, .init = lowrank ? std::optional<std::string>("noise") : std::nullopt,
+                                         .dsa_strategy = u.dsa},
+                                train, condense::Json::object());
             }
             // (c) one gradient-matching image step (outer 1, inner 0), batch_real 256, no DSA.
             struct DcUnit {
               const char* name;
-              int64_t per_class, rank;
+              const char* method;
+              int64_t ipc;
             };
-            for (const DcUnit& u : {DcUnit{"dc_step", 10, 0}, DcUnit{"lodc_step", sm, 2}, DcUnit{"dc_step_ipc1", 1, 0}}) {
-              const condense::SetSpec spec{.classes = train.classes, .per_class = u.per_class,
-                                           .channels = train.images.dim(1), .height = h, .width = w, .rank = u.rank,
-                                           .device = dev};
-              auto set = condense::make_synthetic_set(spec, &train, &index, g);
-              Sgd opt(set->parameters(), {.lr = 0.1, .momentum = 0.5});
-              auto obj = condense::make_gradient_matching({.train = &train, .index = &index, .batch_real = 256, .device = dev},
-                                                          {.outer_loop = 1, .inner_loop = 0});
-              emit(u.name, [&] { obj->iterate(*set, opt, g); },
-                   {{"ipc", u.rank ? 10 : u.per_class}, {"ipc_effective", u.per_class}, {"rank", u.rank},
-                    {"batch_real", 256}, {"dsa", false}, {"syn_floats", set->floats_stored()},
-                    {"note", "includes a fresh network (peer: a fixed one; see net_init)"}});
+            for (const DcUnit& u : {DcUnit{"dc_step", "dc", 10}, DcUnit{"lodc_step", "lodc", 10}, DcUnit{"dc_step_ipc1", "dc", 1}}) {
+              if (!want(u.name)) continue;
+              const bool lowrank = std::string(u.method) == "lodc";
+              condensation_unit(u.name, {.method = u.method, .preset = "paper", .ipc = u.ipc,
+                                         .rank = lowrank ? std::optional<int64_t>(2) : std::nullopt,
+                                         .outer_loop = 1, .inner_loop = 0},
+                                train, {{"note", "includes a fresh network (peer: a fixed one; see net_init)"}});
             }
+            const std::string dsa_all = condense::default_dsa_strategy(train.name);
             // (d) the evaluation trainer's step, batch 256, SGD momentum 0.9, weight decay 5e-4.
-            auto net = models::make_network("ConvNet", train.images.dim(1), train.classes, h, g, {.device = dev});
+            auto net = models::make_network("ConvNet", c, train.classes, h, g, {.device = dev});
             Sgd sgd(net->parameters(), {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});
-            const Tensor xb = slice(train.images, 0, 256).to(dev);
+            const Tensor xb = train.images(0, 256).to(dev);
             const Tensor yb = slice(train.labels, 0, 256).to(dev);
             const auto strategy = condense::DsaStrategy::parse(dsa_all);
             for (bool aug : {false, true}) {
@@ -156,7 +184,7 @@ Command add_bench(CLI::App& parent) {
               }, {{"batch", 256}, {"aug", aug}});
             }
             // (e) inference over 1024 test images.
-            const Tensor xt = slice(data.test.images, 0, std::min<int64_t>(1024, data.test.size())).to(dev);
+            const Tensor xt = data.test.images(0, std::min<int64_t>(1024, data.test.size())).to(dev);
             net->eval();
             emit("test_forward_1024", [&] {
               NoGradGuard no_grad;
@@ -164,9 +192,9 @@ Command add_bench(CLI::App& parent) {
             }, {{"batch", xt.dim(0)}});
             // (f) the batched low-rank reconstruction, N 1000, 28×28-like, r 2.
             const int64_t n = 1000, r = 2;
-            Tensor a = rand_normal({n, train.images.dim(1), h, r}, g, 0, 1, DType::f32, dev).requires_grad_();
-            Tensor b = rand_normal({n, train.images.dim(1), r, w}, g, 0, 1, DType::f32, dev).requires_grad_();
-            const Tensor seed = rand_normal({n, train.images.dim(1), h, w}, g, 0, 1, DType::f32, dev);
+            Tensor a = rand_normal({n, c, h, r}, g, 0, 1, DType::f32, dev).requires_grad_();
+            Tensor b = rand_normal({n, c, r, w}, g, 0, 1, DType::f32, dev).requires_grad_();
+            const Tensor seed = rand_normal({n, c, h, w}, g, 0, 1, DType::f32, dev);
             emit("lowrank_recon_fwd_bwd", [&] {
               a.zero_grad();
               b.zero_grad();
@@ -176,7 +204,7 @@ Command add_bench(CLI::App& parent) {
               NoGradGuard no_grad;
               lowrank_reconstruct(a, b);
             }, {{"N", n}, {"rank", r}, {"floats_param", a.numel() + b.numel()}});
-            emit("net_init", [&] { models::make_network("ConvNet", train.images.dim(1), train.classes, h, g, {.device = dev}); },
+            emit("net_init", [&] { models::make_network("ConvNet", c, train.classes, h, g, {.device = dev}); },
                  condense::Json::object());
             return 0;
           }};

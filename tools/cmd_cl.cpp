@@ -13,9 +13,10 @@ Command add_cl(CLI::App& parent) {
   struct Flags {
     DataFlags data;
     CommonFlags common;
-    int64_t tasks = 5, memory = 10, seeds = 3, rank = 2, iterations = -1, batch_real = -1, feature_epochs = 2;
-    std::string methods = "random,herding,dm,lodm", preset = "cpu-quick", model = "ConvNet";
-    int64_t eval_epochs = -1, num_eval = -1;
+    int64_t tasks = 5, memory = 10, seeds = 3, feature_epochs = 2;
+    std::optional<int64_t> rank, iterations, batch_real;
+    std::string methods = "random,herding,dm,lodm";
+    condense::GdumbRequest gdumb;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* app = parent.add_subcommand("cl", "Class-incremental learning: GDumb on a memory filled by any method");
@@ -31,37 +32,43 @@ Command add_cl(CLI::App& parent) {
   app->add_option("--method", f->methods, "Comma-separated: random, herding, forgetting, dm, lodm, dc, dsa, lodc, lodsa")
       ->capture_default_str();
   app->add_option("--seeds", f->seeds, "Class orders 0..N−1 (numpy's, as the reference), each a full run")->capture_default_str();
-  app->add_option("--preset", f->preset, "cpu-quick or paper (see below)")->capture_default_str();
-  app->add_option("--rank", f->rank, "Low-rank methods: rank r")->capture_default_str();
-  app->add_option("--iterations", f->iterations, "Condensation iterations per task (default: the preset's)");
-  app->add_option("--batch-real", f->batch_real, "Condensation: real images per class per match (default: the preset's)");
+  app->add_option("--preset", f->gdumb.preset, "cpu-quick or paper (see below)")->capture_default_str();
+  add_optional(app, "--rank", f->rank, "Low-rank methods: rank r (default 2; 4 for TinyImageNet)");
+  add_optional(app, "--iterations", f->iterations, "Condensation iterations per task (default: the preset's)");
+  add_optional(app, "--batch-real", f->batch_real, "Condensation: real images per class per match (default: the preset's)");
   app->add_option("--feature-epochs", f->feature_epochs, "herding/forgetting: epochs of the task's feature network")
       ->capture_default_str();
-  app->add_option("--model", f->model, "GDumb's network (its classifier covers every class)")->capture_default_str();
-  app->add_option("--eval-epochs", f->eval_epochs, "GDumb's E (E+1 epochs per step; default: the preset's)");
-  app->add_option("--num-eval", f->num_eval, "GDumb networks per (seed, task) (default: the preset's)");
+  app->add_option("--model", f->gdumb.model, "GDumb's network (its classifier covers every class)")->capture_default_str();
+  add_optional(app, "--eval-epochs", f->gdumb.eval_epochs, "GDumb's E (E+1 epochs per step; default: the preset's)");
+  add_optional(app, "--num-eval", f->gdumb.num_eval, "GDumb networks per (seed, task) (default: the preset's)");
   add_common_flags(app, f->common, true);
   return {app, [f]() {
             const Device dev = resolve_device(f->common);
-            LOCO_CHECK(f->preset == "cpu-quick" || f->preset == "paper", "--preset: expected cpu-quick or paper, got '",
-                       f->preset, "'");
+            const condense::DatasetInfo& info = condense::dataset_info(f->data.dataset);
+            // Every method's configuration is resolved (and its flags checked) before any work.
             std::vector<std::string> methods;
+            std::vector<cl::MemoryOptions> memories;
             for (std::stringstream in(f->methods); in.good();) {
               std::string m;
               std::getline(in, m, ',');
               if (m.empty()) continue;
-              if (!cl::is_coreset_method(m)) condense::method_spec(m);  // unknown names fail before any work
+              cl::MemoryOptions mo{.method = m, .memory_per_class = f->memory};
+              if (!cl::is_coreset_method(m)) {
+                const bool lowrank = condense::method_spec(m).lowrank;  // an unknown name fails here
+                mo.condense = condense::resolve_condense(
+                    {.method = m, .preset = f->gdumb.preset, .ipc = f->memory, .rank = lowrank ? f->rank : std::nullopt,
+                     .iterations = f->iterations, .batch_real = f->batch_real, .seed = f->common.seed, .device = dev},
+                    info);
+              }
               methods.push_back(m);
+              memories.push_back(mo);
             }
             LOCO_CHECK(!methods.empty(), "--method: no method given");
+            const condense::EvalOptions gdumb_eval = condense::resolve_gdumb(f->gdumb, info);
             auto data = load_data(f->data);
             cl::split_classes(data.train.classes, f->tasks, 0);  // a bad --tasks fails before any work
-            const bool paper = f->preset == "paper";
-            EvalFlags ef{.model = f->model, .epochs = f->eval_epochs >= 0 ? f->eval_epochs : paper ? 1000 : 300,
-                         .num_eval = f->num_eval > 0 ? f->num_eval : paper ? 3 : 1, .aug = "dsa"};
-            cl::GdumbOptions g{.tasks = f->tasks, .seeds = f->seeds, .seed = f->common.seed,
-                               .eval = {.model = ef.model, .num_eval = ef.num_eval,
-                                        .train = schedule_from(ef, data.train.name), .device = dev}};
+            cl::GdumbOptions g{.tasks = f->tasks, .seeds = f->seeds, .seed = f->common.seed, .eval = gdumb_eval};
+            g.eval.device = dev;
             const std::string out = f->common.out.empty()
                                         ? "runs/cl-" + data.train.name + "-t" + std::to_string(f->tasks) + "-m" +
                                               std::to_string(f->memory) + "-s" + std::to_string(f->common.seed)
@@ -69,8 +76,8 @@ Command add_cl(CLI::App& parent) {
             condense::RunDir run(out, f->common.force);
             std::printf("cl: GDumb on %s, %lld tasks, memory %lld images/class, %lld seed(s), %lld × %s per step for %lld epochs\n",
                         data.train.name.c_str(), static_cast<long long>(f->tasks), static_cast<long long>(f->memory),
-                        static_cast<long long>(f->seeds), static_cast<long long>(ef.num_eval), ef.model.c_str(),
-                        static_cast<long long>(ef.epochs + 1));
+                        static_cast<long long>(f->seeds), static_cast<long long>(g.eval.num_eval), g.eval.model.c_str(),
+                        static_cast<long long>(g.eval.train.epochs + 1));
             ProgressPrinter bar;
             auto progress = [&](const condense::Progress& p) { bar(p); };
             auto note = [&](const std::string& s) {
@@ -79,14 +86,7 @@ Command add_cl(CLI::App& parent) {
             };
             std::vector<cl::GdumbCurve> curves;
             condense::Json per_method = condense::Json::object();
-            for (const auto& m : methods) {
-              cl::MemoryOptions mo{.method = m, .memory_per_class = f->memory};
-              if (!cl::is_coreset_method(m)) {
-                mo.condense = condense_defaults(m, f->preset, f->memory, f->rank, data.train);
-                if (f->iterations >= 0) mo.condense.iterations = f->iterations;
-                if (f->batch_real > 0) mo.condense.batch_real = f->batch_real;
-                mo.condense.device = dev;
-              }
+            for (cl::MemoryOptions mo : memories) {
               mo.coreset = {.device = dev, .epochs = f->feature_epochs, .dsa = g.eval.train.dsa};
               curves.push_back(cl::run_gdumb(data, mo, g, run.path("memories"), progress, note));
               const auto& c = curves.back();
@@ -95,13 +95,13 @@ Command add_cl(CLI::App& parent) {
                 steps.push_back({{"seed", s.seed_index}, {"task", s.task + 1}, {"classes_seen", s.classes_seen},
                                  {"memory_images", s.memory_images}, {"memory_floats", s.memory_floats},
                                  {"memory_bytes", 4 * s.memory_floats}, {"accuracies", s.accuracies}});
-              per_method[m] = {{"accuracy_mean", c.mean}, {"accuracy_std", c.std}, {"steps", steps}};
+              per_method[mo.method] = {{"accuracy_mean", c.mean}, {"accuracy_std", c.std}, {"steps", steps}};
             }
             bar.finish();
             // The table: one row per method, one column per task.
             const int64_t per = data.train.classes / f->tasks;
             std::printf("\naccuracy (%%) on the classes seen, after each task; mean ± std over %lld seed(s) × %lld network(s)\n",
-                        static_cast<long long>(f->seeds), static_cast<long long>(ef.num_eval));
+                        static_cast<long long>(f->seeds), static_cast<long long>(g.eval.num_eval));
             std::printf("%-12s", "method");
             for (int64_t t = 1; t <= f->tasks; ++t) std::printf("  %14s", ("task " + std::to_string(t) + " (" + std::to_string(t * per) + ")").c_str());
             std::printf("\n");
@@ -125,9 +125,9 @@ Command add_cl(CLI::App& parent) {
             run.write_json("report.json",
                            {{"command", "cl"},
                             {"config", {{"dataset", data.train.name}, {"tasks", f->tasks}, {"memory_per_class", f->memory},
-                                        {"methods", methods}, {"seeds", f->seeds}, {"preset", f->preset},
-                                        {"rank", f->rank}, {"model", ef.model}, {"epochs", ef.epochs},
-                                        {"num_eval", ef.num_eval}, {"seed", f->common.seed}, {"device", device_name(dev)}}},
+                                        {"methods", methods}, {"seeds", f->seeds}, {"preset", f->gdumb.preset},
+                                        {"model", g.eval.model}, {"epochs", g.eval.train.epochs},
+                                        {"num_eval", g.eval.num_eval}, {"seed", f->common.seed}, {"device", device_name(dev)}}},
                             {"methods", per_method}});
             run.commit();
             std::printf("cl: %s/{report.json, plot.svg, memories/}\n", out.c_str());

@@ -45,7 +45,8 @@ Command add_coreset(CLI::App& parent) {
             condense::CoresetOptions o = f->coreset;
             o.seed = f->common.seed;
             o.device = dev;
-            o.dsa = schedule_from(f->eval, data.train.name).dsa;
+            const condense::TrainSchedule schedule = schedule_from(f->eval, data.train.name);
+            o.dsa = schedule.dsa;
             const std::string out = f->common.out.empty()
                                         ? "runs/" + o.method + "-" + data.train.name + "-ipc" + std::to_string(o.ipc) +
                                               "-s" + std::to_string(o.seed)
@@ -79,7 +80,9 @@ Command add_coreset(CLI::App& parent) {
             if (!cs.forgetting_events.empty()) report["forgetting_events"] = cs.forgetting_events;
             report["timings"] = {{"select_seconds", select_s}};
             if (!f->skip_eval) {
-              const auto r = run_evaluation(cs.images, cs.labels, data.test, f->eval, data.train.name, o.seed, dev);
+              const auto r = run_evaluation(condense::Dataset::of_images(cs.images, cs.labels, data.train.classes),
+                                            data.test, {.model = f->eval.model, .num_eval = f->eval.num_eval,
+                                                        .train = schedule, .seed = o.seed, .device = dev});
               report["evaluation"] = eval_json(r);
               report["timings"]["eval_seconds"] = r.seconds;
             }

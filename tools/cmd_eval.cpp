@@ -29,19 +29,25 @@ Command add_eval(CLI::App& parent) {
             LOCO_CHECK(it != set.metadata.end(), f->set, ": the set names no dataset in its metadata");
             f->data.dataset = it->second;
             auto data = load_data(f->data);
-            LOCO_CHECK(set.images.dim(1) == data.test.images.dim(1) && set.images.dim(2) == data.test.images.dim(2) &&
-                           set.images.dim(3) == data.test.images.dim(3),
+            LOCO_CHECK(set.images.dim(1) == data.test.channels() && set.images.dim(2) == data.test.height() &&
+                           set.images.dim(3) == data.test.width(),
                        f->set, ": images ", set.images.shape(), " do not fit ", data.test.name, " ",
-                       data.test.images.shape());
-            const auto r = run_evaluation(set.images, set.labels, data.test, f->eval, data.train.name,
-                                          f->common.seed, dev);
+                       data.test.pixels.shape());
+            const auto dsa_it = set.metadata.find("dsa_strategy");
+            const std::string condensed_with =
+                dsa_it == set.metadata.end() || dsa_it->second == "none" ? "" : dsa_it->second;
+            const condense::EvalOptions o{.model = f->eval.model, .num_eval = f->eval.num_eval,
+                                          .train = schedule_from(f->eval, data.train.name, condensed_with),
+                                          .seed = f->common.seed, .device = dev};
+            const auto r = run_evaluation(condense::Dataset::of_images(set.images, set.labels, data.test.classes),
+                                          data.test, o);
             namespace fs = std::filesystem;
             const std::string dir = fs::is_directory(f->set) ? f->set : fs::path(f->set).parent_path().string();
             const std::string path = (dir.empty() ? std::string(".") : dir) + "/eval-" + f->eval.model + "-e" +
                                      std::to_string(f->eval.epochs) + "-s" + std::to_string(f->common.seed) + ".json";
             condense::Json j = eval_json(r);
             j["set"] = f->set;
-            j["aug"] = f->eval.aug;
+            j["aug_flag"] = f->eval.aug;
             j["seed"] = f->common.seed;
             j["device"] = device_name(dev);
             const std::string text = j.dump(2) + "\n";

@@ -15,8 +15,7 @@ std::unique_ptr<models::Module> train_whole_set_network(const Dataset& train, co
   LOCO_CHECK(o.epochs >= 1, "coreset ", o.method, ": the feature network needs at least 1 epoch, got ", o.epochs);
   Generator init(o.seed, kStreamCoreset);
   Generator shuffle(o.seed, kStreamCoreset + 1);
-  auto net = models::make_network(o.model, train.images.dim(1), train.classes, train.images.dim(2), init,
-                                  {.device = o.device});
+  auto net = models::make_network(o.model, train.channels(), train.classes, train.height(), init, {.device = o.device});
   TrainSchedule s{.epochs = o.epochs - 1, .dsa = o.dsa};
   ProgressFn named;
   if (progress)
@@ -25,7 +24,7 @@ std::unique_ptr<models::Module> train_whole_set_network(const Dataset& train, co
       q.phase = o.method + " network";
       progress(q);
     };
-  train_network(*net, train.images.to(o.device), train.labels, s, shuffle, named, hook);
+  train_network(*net, train.to(o.device), s, shuffle, named, hook);
   return net;
 }
 
@@ -37,7 +36,7 @@ Tensor features_of(models::Module& net, const Dataset& train, const std::vector<
   for (size_t b = 0; b < rows.size(); b += 512) {
     const std::vector<int64_t> part(rows.begin() + static_cast<std::ptrdiff_t>(b),
                                     rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), b + 512)));
-    parts.push_back(net.embed(gather_rows(train.images, index_tensor(part)).to(net.device())).to(Device::cpu));
+    parts.push_back(net.embed(train.images(part).to(net.device())).to(Device::cpu));
   }
   Tensor f = concat(parts);
   if (normalise) f = f * rsqrt(sum(square(f), {1}, true) + 1e-12);
@@ -62,18 +61,14 @@ Coreset select_coreset(const Dataset& train, const CoresetOptions& o, const Prog
   Coreset out;
   Generator g(o.seed, kStreamCoreset + 2);
   if (o.method == "random") {
-    for (int64_t c = 0; c < train.classes; ++c) {
-      const auto rows = index.sample(c, o.ipc, g);
-      out.rows.insert(out.rows.end(), rows.begin(), rows.end());
-    }
+    out.rows = index.sample(0, train.classes, o.ipc, g);
   } else if (o.method == "herding") {
     std::unique_ptr<models::Module> net;
     if (o.feature_weights.empty()) {
       net = train_whole_set_network(train, o, progress, {});
     } else {
       Generator init(o.seed, kStreamCoreset);
-      net = models::make_network(o.model, train.images.dim(1), train.classes, train.images.dim(2), init,
-                                 {.device = o.device});
+      net = models::make_network(o.model, train.channels(), train.classes, train.height(), init, {.device = o.device});
       net->load_parameters(load_safetensors(o.feature_weights).tensors, o.feature_weights);
     }
     for (int64_t c = 0; c < train.classes; ++c) {
@@ -100,7 +95,7 @@ Coreset select_coreset(const Dataset& train, const CoresetOptions& o, const Prog
   } else {
     LOCO_FAIL("unknown coreset method '", o.method, "'; valid: random, herding, forgetting");
   }
-  out.images = gather_rows(train.images, index_tensor(out.rows));
+  out.images = train.images(out.rows);
   std::vector<int64_t> labels;
   for (int64_t c = 0; c < train.classes; ++c) labels.insert(labels.end(), static_cast<size_t>(o.ipc), c);
   out.labels = from_vector(labels, Shape({static_cast<int64_t>(labels.size())}));

@@ -3,6 +3,7 @@
 // 1 label byte (0..9); CIFAR-100: a coarse (0..19) then a fine (0..99) label byte, and the
 // fine label is the class. A file's size must be a whole number of records.
 // Shape letters: N images, C = 3, H×W = 32×32, K classes.
+#include <cstring>
 #include <filesystem>
 
 #include "condense/data/dataset.h"
@@ -70,17 +71,15 @@ Dataset read_split(const std::string& dir, const std::vector<std::string>& names
     n += files.back().n;
   }
   Dataset d = detail::make_split(info, n);
-  const detail::Normaliser norm(info);
-  float* x = d.images.data<float>();
+  uint8_t* x = d.pixels.data<uint8_t>();
   int64_t* lab = d.labels.data<int64_t>();
-  const int64_t rec = f.label_bytes + kPixels, hw = 32 * 32;
+  const int64_t rec = f.label_bytes + kPixels;
   int64_t row = 0;
   for (const Records& r : files) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < r.n; ++i) {
+    for (int64_t i = 0; i < r.n; ++i) {  // records are label bytes then the CHW planes, as stored
       const uint8_t* p = r.bytes.data() + i * rec;
       lab[row + i] = p[f.label_bytes - 1];
-      for (int64_t c = 0; c < 3; ++c) norm.plane(x + (row + i) * kPixels + c * hw, p + f.label_bytes + c * hw, hw, c);
+      std::memcpy(x + (row + i) * kPixels, p + f.label_bytes, kPixels);
     }
     row += r.n;
   }

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "engine/ops.h"
+
 namespace loco::condense {
 namespace {
 
@@ -19,11 +21,11 @@ namespace fs = std::filesystem;
 
 const std::vector<DatasetInfo>& table() {
   static const std::vector<DatasetInfo> t = {
-      {"MNIST", 1, 28, 28, 10, {0.1307f}, {0.3081f}},
-      {"FashionMNIST", 1, 28, 28, 10, {0.2861f}, {0.3530f}},
-      {"CIFAR10", 3, 32, 32, 10, {0.4914f, 0.4822f, 0.4465f}, {0.2023f, 0.1994f, 0.2010f}},
-      {"CIFAR100", 3, 32, 32, 100, {0.5071f, 0.4866f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}},
-      {"TinyImageNet", 3, 64, 64, 200, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}},
+      {"MNIST", 1, 28, 28, 10, {0.1307f}, {0.3081f}, 60000, 10000},
+      {"FashionMNIST", 1, 28, 28, 10, {0.2861f}, {0.3530f}, 60000, 10000},
+      {"CIFAR10", 3, 32, 32, 10, {0.4914f, 0.4822f, 0.4465f}, {0.2023f, 0.1994f, 0.2010f}, 50000, 10000},
+      {"CIFAR100", 3, 32, 32, 100, {0.5071f, 0.4866f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}, 50000, 10000},
+      {"TinyImageNet", 3, 64, 64, 200, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 100000, 10000},
   };
   return t;
 }
@@ -86,6 +88,67 @@ DatasetPair load_dataset(const std::string& name, const std::string& dir) {
   return read_tiny_imagenet(dir, info);
 }
 
+// ---- Dataset ----
+
+Tensor Dataset::images(const Tensor& rows) const {
+  LOCO_CHECK(pixels.defined(), name, ": the split holds no images");
+  NoGradGuard data;
+  if (pixels.dtype() == DType::u8) return gather_normalise(pixels, rows, mean, std);
+  return gather_rows(pixels, rows);
+}
+
+Tensor Dataset::images(const std::vector<int64_t>& rows) const { return images(index_tensor(rows, device())); }
+
+Tensor Dataset::images(int64_t begin, int64_t end) const {
+  LOCO_CHECK(0 <= begin && begin <= end && end <= size(), name, ": rows [", begin, ", ", end, ") of a split of ",
+             size());
+  if (pixels.dtype() != DType::u8) {
+    NoGradGuard data;
+    return slice(pixels, begin, end).detach();
+  }
+  std::vector<int64_t> rows(static_cast<size_t>(end - begin));
+  for (int64_t i = begin; i < end; ++i) rows[static_cast<size_t>(i - begin)] = i;
+  return images(rows);
+}
+
+Dataset Dataset::to(Device d) const {
+  Dataset o = *this;
+  o.pixels = pixels.to(d);
+  return o;
+}
+
+Dataset Dataset::subset(const std::vector<int64_t>& rows) const {
+  const std::vector<int64_t> y = labels.to_vector<int64_t>();
+  std::vector<int64_t> ys;
+  ys.reserve(rows.size());
+  for (int64_t r : rows) {
+    LOCO_CHECK(r >= 0 && r < size(), name, ": row ", r, " outside a split of ", size());
+    ys.push_back(y[static_cast<size_t>(r)]);
+  }
+  Dataset o = *this;
+  const Shape image{channels(), height(), width()};
+  o.pixels = empty(Shape{static_cast<int64_t>(rows.size()), image[0], image[1], image[2]}, pixels.dtype(), device());
+  const size_t bytes = static_cast<size_t>(image.numel()) * dtype_size(pixels.dtype());
+  for (size_t i = 0; i < rows.size(); ++i)
+    copy_bytes(static_cast<char*>(o.pixels.raw()) + i * bytes, device(),
+               static_cast<const char*>(pixels.raw()) + static_cast<size_t>(rows[i]) * bytes, device(), bytes);
+  o.labels = from_vector(ys, Shape{static_cast<int64_t>(ys.size())});
+  return o;
+}
+
+Dataset Dataset::of_images(const Tensor& images, const Tensor& labels, int64_t classes, const std::string& name) {
+  LOCO_CHECK(images.defined() && images.ndim() == 4 && images.dtype() == DType::f32, name,
+             ": expected f32 images [N, C, H, W], got ", images.defined() ? images.shape().str() : "none");
+  LOCO_CHECK(labels.defined() && labels.ndim() == 1 && labels.dtype() == DType::i64 && labels.dim(0) == images.dim(0),
+             name, ": labels ", labels.defined() ? labels.shape().str() : "none", " for ", images.dim(0), " images");
+  Dataset d;
+  d.name = name;
+  d.pixels = images.detach();
+  d.labels = labels.to(Device::cpu);
+  d.classes = classes;
+  return d;
+}
+
 // ---- ClassIndex ----
 
 ClassIndex::ClassIndex(const Tensor& labels, int64_t classes) {
@@ -106,13 +169,22 @@ const std::vector<int64_t>& ClassIndex::rows(int64_t c) const {
   return rows_[static_cast<size_t>(c)];
 }
 
-std::vector<int64_t> ClassIndex::sample(int64_t c, int64_t n, Generator& g) const {
-  const std::vector<int64_t>& r = rows(c);
-  LOCO_CHECK(n >= 0, "ClassIndex::sample: negative count ", n);
-  const auto size = static_cast<int64_t>(r.size());
-  std::vector<int64_t> pick = rand_sample(size, std::min(n, size), g);
-  for (auto& p : pick) p = r[static_cast<size_t>(p)];
-  return pick;
+std::vector<int64_t> ClassIndex::sample(int64_t c0, int64_t c1, int64_t n, Generator& g) const {
+  LOCO_CHECK(n >= 0 && 0 <= c0 && c0 <= c1 && c1 <= classes(), "ClassIndex::sample: ", n, " rows of classes [", c0,
+             ", ", c1, ") of ", classes());
+  std::vector<int64_t> out;
+  for (int64_t c = c0; c < c1; ++c) {
+    const std::vector<int64_t>& r = rows(c);
+    const auto size = static_cast<int64_t>(r.size());
+    for (int64_t p : rand_sample(size, std::min(n, size), g)) out.push_back(r[static_cast<size_t>(p)]);
+  }
+  return out;
+}
+
+int64_t ClassIndex::smallest_class() const {
+  size_t m = rows_.empty() ? 0 : rows_[0].size();
+  for (const auto& r : rows_) m = std::min(m, r.size());
+  return static_cast<int64_t>(m);
 }
 
 Tensor index_tensor(const std::vector<int64_t>& rows, Device d) {
@@ -123,36 +195,13 @@ Tensor index_tensor(const std::vector<int64_t>& rows, Device d) {
 
 namespace detail {
 
-Normaliser::Normaliser(const DatasetInfo& info) : lut(static_cast<size_t>(info.channels)) {
-  for (size_t c = 0; c < lut.size(); ++c) {
-    lut[c].resize(256);
-    // The same f32 operations as ToTensor (x.float().div(255)) then Normalize ((x − m)/s).
-    for (int v = 0; v < 256; ++v)
-      lut[c][static_cast<size_t>(v)] = (static_cast<float>(v) / 255.0f - info.mean[c]) / info.std[c];
-  }
-}
-
-void Normaliser::plane(float* out, const uint8_t* in, int64_t hw, int64_t c) const {
-  const float* t = lut[static_cast<size_t>(c)].data();
-  for (int64_t i = 0; i < hw; ++i) out[i] = t[in[i]];
-}
-
-void Normaliser::hwc_image(float* out, const uint8_t* in, int64_t h, int64_t w, int64_t channels) const {
-  const int64_t hw = h * w;
-  for (int64_t c = 0; c < channels; ++c) {
-    const float* t = lut[static_cast<size_t>(c)].data();
-    float* o = out + c * hw;
-    for (int64_t i = 0; i < hw; ++i) o[i] = t[in[i * channels + c]];
-  }
-}
-
 Dataset make_split(const DatasetInfo& info, int64_t n) {
   Dataset d;
   d.name = info.name;
   d.classes = info.classes;
   d.mean = info.mean;
   d.std = info.std;
-  d.images = empty(Shape{n, info.channels, info.height, info.width}, DType::f32);
+  d.pixels = empty(Shape{n, info.channels, info.height, info.width}, DType::u8);
   d.labels = empty(Shape{n}, DType::i64);
   return d;
 }

@@ -135,15 +135,9 @@ Dataset read_split(const std::string& dir, const std::string& prefix, const Data
              " labels");
 
   Dataset d = detail::make_split(info, im.n);
-  const detail::Normaliser norm(info);
-  float* x = d.images.data<float>();
+  std::memcpy(d.pixels.data<uint8_t>(), im.pixels.data(), im.pixels.size());
   int64_t* lab = d.labels.data<int64_t>();
-  constexpr int64_t hw = kSide * kSide;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < im.n; ++i) {
-    norm.plane(x + i * hw, im.pixels.data() + i * hw, hw, 0);
-    lab[i] = y[static_cast<size_t>(i)];
-  }
+  for (int64_t i = 0; i < im.n; ++i) lab[i] = y[static_cast<size_t>(i)];
   return d;
 }
 

@@ -143,7 +143,8 @@ std::vector<Item> val_items(const fs::path& root, const std::vector<std::string>
   return items;
 }
 
-void decode_into(float* out, const Item& item, const DatasetInfo& info, const detail::Normaliser& norm) {
+// Decodes one image into CHW bytes (decoders give HWC).
+void decode_into(uint8_t* out, const Item& item, const DatasetInfo& info) {
   const std::vector<uint8_t> bytes = detail::read_file(item.path, kMaxImageBytes);
   LOCO_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), item.path, ": too large");
   const auto* p = bytes.data();
@@ -155,14 +156,15 @@ void decode_into(float* out, const Item& item, const DatasetInfo& info, const de
              info.height);
   std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(p, len, &w, &h, &comp, 3), &stbi_image_free);
   LOCO_CHECK(px, item.path, ": not a decodable image (", stbi_failure_reason(), ")");
-  norm.hwc_image(out, px.get(), h, w, 3);
+  const int64_t hw = static_cast<int64_t>(h) * w;
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < hw; ++i) out[c * hw + i] = px.get()[i * 3 + c];
 }
 
 Dataset decode_all(const std::vector<Item>& items, const DatasetInfo& info) {
   const auto n = static_cast<int64_t>(items.size());
   Dataset d = detail::make_split(info, n);
-  const detail::Normaliser norm(info);
-  float* x = d.images.data<float>();
+  uint8_t* x = d.pixels.data<uint8_t>();
   int64_t* lab = d.labels.data<int64_t>();
   const int64_t per = info.channels * info.height * info.width;
   std::mutex m;
@@ -171,7 +173,7 @@ Dataset decode_all(const std::vector<Item>& items, const DatasetInfo& info) {
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < n; ++i) {
     try {
-      decode_into(x + i * per, items[static_cast<size_t>(i)], info, norm);
+      decode_into(x + i * per, items[static_cast<size_t>(i)], info);
       lab[i] = items[static_cast<size_t>(i)].label;
     } catch (const std::exception& e) {
       // Keep the lowest index, so the error does not depend on thread timing.

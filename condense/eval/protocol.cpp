@@ -33,16 +33,17 @@ void mean_std(const std::vector<double>& v, double& mean, double& std) {
   std = std::sqrt(std / static_cast<double>(v.size()));
 }
 
-TrainResult train_network(models::Module& net, const Tensor& images, const Tensor& labels, const TrainSchedule& s,
-                          Generator& g, const ProgressFn& progress, const BatchHook& hook) {
-  LOCO_CHECK(images.ndim() == 4 && labels.ndim() == 1 && images.dim(0) == labels.dim(0),
-             "train_network: images ", images.shape(), " and labels ", labels.shape(), " do not pair up");
-  LOCO_CHECK(images.dim(0) > 0, "train_network: the training set is empty");
+TrainResult train_network(models::Module& net, const Dataset& set, const TrainSchedule& s, Generator& g,
+                          const ProgressFn& progress, const BatchHook& hook, const EpochHook& on_epoch) {
+  LOCO_CHECK(set.pixels.defined() && set.pixels.ndim() == 4 && set.pixels.dim(0) == set.size(), "train_network: ",
+             set.name, " holds ", set.pixels.defined() ? set.pixels.shape().str() : "no images", " for ", set.size(),
+             " labels");
+  LOCO_CHECK(set.size() > 0, "train_network: the training set is empty");
   LOCO_CHECK(s.epochs >= 0 && s.batch > 0, "train_network: epochs ", s.epochs, " and batch ", s.batch,
              " must be ≥ 0 and > 0");
   const auto t0 = std::chrono::steady_clock::now();
-  const int64_t n = images.dim(0);
-  const std::vector<int64_t> label_of = labels.to_vector<int64_t>();
+  const int64_t n = set.size();
+  const std::vector<int64_t> label_of = set.labels.to_vector<int64_t>();
   const int64_t decay_after = s.epochs / 2 + 1;
   SgdOptions opt{.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay};
   auto sgd = std::make_unique<Sgd>(net.parameters(), opt);
@@ -55,14 +56,13 @@ TrainResult train_network(models::Module& net, const Tensor& images, const Tenso
     int64_t correct = 0;
     for (int64_t b = 0; b < n; b += s.batch) {
       const std::vector<int64_t> rows(perm.begin() + b, perm.begin() + std::min(n, b + s.batch));
-      const Tensor index = index_tensor(rows, images.device());
       std::vector<int64_t> batch_labels(rows.size());
       for (size_t i = 0; i < rows.size(); ++i) batch_labels[i] = label_of[static_cast<size_t>(rows[i])];
-      const Tensor y = from_vector(batch_labels, Shape({static_cast<int64_t>(rows.size())}), images.device());
+      const Tensor y = from_vector(batch_labels, Shape({static_cast<int64_t>(rows.size())}), net.device());
       Tensor x;
       {
         NoGradGuard data;  // the data needs no gradient; augmentation of data records nothing
-        x = augment_batch(gather_rows(images, index), s, g);
+        x = augment_batch(set.images(rows).to(net.device()), s, g);
       }
       Tensor logits, loss;
       {
@@ -91,6 +91,9 @@ TrainResult train_network(models::Module& net, const Tensor& images, const Tenso
       opt.lr *= 0.1;
       sgd = std::make_unique<Sgd>(net.parameters(), opt);
     }
+    if (on_epoch)
+      on_epoch(net, {.epoch = ep + 1, .epochs = s.epochs + 1, .loss = r.last_epoch_loss,
+                     .accuracy = r.last_epoch_accuracy});
   }
   r.seconds = seconds_since(t0);
   return r;
@@ -106,7 +109,7 @@ double test_accuracy(models::Module& net, const Dataset& test, int64_t batch) {
   int64_t correct = 0;
   for (int64_t b = 0; b < n; b += batch) {
     const int64_t e = std::min(n, b + batch);
-    const auto p = argmax_rows(net.forward(slice(test.images, b, e).to(net.device()))).to_vector<int64_t>();
+    const auto p = argmax_rows(net.forward(test.images(b, e).to(net.device()))).to_vector<int64_t>();
     const auto t = slice(test.labels, b, e).to_vector<int64_t>();
     for (size_t i = 0; i < p.size(); ++i) correct += p[i] == t[i];
   }
@@ -114,20 +117,26 @@ double test_accuracy(models::Module& net, const Dataset& test, int64_t batch) {
   return static_cast<double>(correct) / static_cast<double>(n);
 }
 
-EvalResult evaluate_set(const Tensor& images, const Tensor& labels, const Dataset& test, const EvalOptions& o,
-                        const ProgressFn& progress) {
+std::string augmentation_name(const TrainSchedule& s) {
+  if (!s.dsa.none()) return "dsa " + s.dsa.str();
+  return s.dc_aug == "none" ? "none" : "dc " + s.dc_aug;
+}
+
+EvalResult evaluate_set(const Dataset& set, const Dataset& test, const EvalOptions& o, const ProgressFn& progress,
+                        const EpochHook& on_epoch) {
   LOCO_CHECK(o.num_eval >= 1, "evaluate_set: --num-eval must be at least 1, got ", o.num_eval);
-  LOCO_CHECK(images.ndim() == 4 && test.images.ndim() == 4 && images.dim(1) == test.images.dim(1) &&
-                 images.dim(2) == test.images.dim(2) && images.dim(3) == test.images.dim(3),
-             "evaluate_set: the set's images ", images.shape(), " do not match the test images ",
-             test.images.shape());
+  LOCO_CHECK(set.pixels.defined() && test.pixels.defined() && set.channels() == test.channels() &&
+                 set.height() == test.height() && set.width() == test.width(),
+             "evaluate_set: the set's images ", set.pixels.defined() ? set.pixels.shape().str() : "(none)",
+             " do not match the test images ", test.pixels.defined() ? test.pixels.shape().str() : "(none)");
   const auto t0 = std::chrono::steady_clock::now();
-  EvalResult r{.model = o.model, .epochs = o.train.epochs};
-  const Tensor x = images.to(o.device), y = labels.to(o.device);
+  EvalResult r{.model = o.model, .aug = augmentation_name(o.train), .epochs = o.train.epochs};
+  const Dataset on_device = set.to(o.device);
   for (int64_t m = 0; m < o.num_eval; ++m) {
     Generator init(o.seed, kStreamEvalInit + static_cast<uint64_t>(m));
     Generator train(o.seed, kStreamEvalTrain + static_cast<uint64_t>(m));
-    auto net = models::make_network(o.model, images.dim(1), test.classes, images.dim(2), init, {.device = o.device});
+    std::shared_ptr<models::Module> net =
+        models::make_network(o.model, set.channels(), test.classes, set.height(), init, {.device = o.device});
     const std::string phase = "eval " + std::to_string(m + 1) + "/" + std::to_string(o.num_eval);
     ProgressFn per_model;
     if (progress)
@@ -138,9 +147,17 @@ EvalResult evaluate_set(const Tensor& images, const Tensor& labels, const Datase
         q.total = o.num_eval * p.total;
         progress(q);
       };
-    const TrainResult t = train_network(*net, x, y, o.train, train, per_model);
+    EpochHook per_epoch;
+    if (on_epoch)
+      per_epoch = [&](models::Module& n, const EpochEnd& e) {
+        EpochEnd f = e;
+        f.network = m;
+        on_epoch(n, f);
+      };
+    const TrainResult t = train_network(*net, on_device, o.train, train, per_model, {}, per_epoch);
     r.train_seconds.push_back(t.seconds);
     r.accuracies.push_back(test_accuracy(*net, test));
+    r.last_network = net;
   }
   mean_std(r.accuracies, r.mean, r.std);
   r.seconds = seconds_since(t0);

@@ -50,15 +50,23 @@ struct TrainSchedule {
 // (the forgetting counter reads the per-example correctness from it).
 using BatchHook = std::function<void(const std::vector<int64_t>& rows, const Tensor& logits)>;
 
+struct EpochEnd {
+  int64_t network = 0;            // which of evaluate_set's networks (0-based)
+  int64_t epoch = 0, epochs = 0;  // the epoch just finished (1-based) and their number (E+1)
+  double loss = 0.0, accuracy = 0.0;  // over that epoch's augmented training batches
+};
+// Called after each epoch with the network in training (loco train tests it on the way).
+using EpochHook = std::function<void(models::Module& net, const EpochEnd& e)>;
+
 struct TrainResult {
   double last_epoch_loss = 0.0, last_epoch_accuracy = 0.0;  // over the augmented training batches
   double seconds = 0.0;
 };
 
-// Trains net in place on (images [N,C,H,W], labels i64 [N]) by the schedule. progress and hook
-// get one call per minibatch.
-TrainResult train_network(models::Module& net, const Tensor& images, const Tensor& labels, const TrainSchedule& s,
-                          Generator& g, const ProgressFn& progress = {}, const BatchHook& hook = {});
+// Trains net in place on a set (a real split or a synthetic one) by the schedule. progress and
+// hook get one call per minibatch, on_epoch one per epoch.
+TrainResult train_network(models::Module& net, const Dataset& set, const TrainSchedule& s, Generator& g,
+                          const ProgressFn& progress = {}, const BatchHook& hook = {}, const EpochHook& on_epoch = {});
 
 // Top-1 accuracy of net (in eval mode, no recording) on a split, in batches.
 double test_accuracy(models::Module& net, const Dataset& test, int64_t batch = 256);
@@ -72,16 +80,21 @@ struct EvalOptions {
 };
 struct EvalResult {
   std::string model;
+  std::string aug;                 // what augmented the training minibatches
   int64_t epochs = 0;
   std::vector<double> accuracies;  // one per network, in [0, 1]
   double mean = 0.0, std = 0.0;    // population std (np.std), as the reference reports
   std::vector<double> train_seconds;
   double seconds = 0.0;            // all of it: training and testing
+  std::shared_ptr<models::Module> last_network;  // the last one trained (loco train saves it)
 };
 
 // Trains num_eval fresh networks on the set and tests each on `test`.
-EvalResult evaluate_set(const Tensor& images, const Tensor& labels, const Dataset& test, const EvalOptions& o,
-                        const ProgressFn& progress = {});
+EvalResult evaluate_set(const Dataset& set, const Dataset& test, const EvalOptions& o, const ProgressFn& progress = {},
+                        const EpochHook& on_epoch = {});
+// The augmentation a schedule applies, for messages and reports ("none", a DSA strategy, or a
+// DC augment strategy).
+std::string augmentation_name(const TrainSchedule& s);
 
 // Mean and population standard deviation.
 void mean_std(const std::vector<double>& v, double& mean, double& std);

@@ -1,7 +1,13 @@
-// Distribution matching (main_DM.py, spec/condensation.md §4). One embed pass over all
-// classes' real batches and one over all synthetic images, not K small passes: with instance
-// norm the result is the same, with batch norm it is the reference's BN branch, and it keeps
-// the convolutions large enough to be efficient.
+// Distribution matching (main_DM.py, spec/condensation.md §4). The real side needs no gradient,
+// only each class's mean embedding, so it is embedded under no-grad in chunks of whole classes
+// whose size comes from a memory budget (ObjectiveContext::max_batch): the paper's CIFAR-100
+// and TinyImageNet settings (25 600 and 51 200 real images an iteration) then fit in a few GiB,
+// and where everything fits one pass is used. Every layer the embedding runs acts on each image
+// alone, so a chunk's embeddings are the one pass's, and with one chunk the loss is the one
+// pass's bit for bit. The synthetic side is embedded whole, keeping its graph. With batch norm
+// the real side stays one pass: its statistics span all classes (the reference's BN branch).
+// Siamese DSA: class c's real and synthetic batch share one draw, the generator's state before
+// class c's real augmentation.
 #include "condense/objective/objective.h"
 
 #include "engine/ops.h"
@@ -17,61 +23,61 @@ class DistributionMatching final : public Objective {
 
   IterationStats iterate(SyntheticSet& set, Sgd& opt, Generator& g) override {
     const Dataset& d = *ctx_.train;
-    auto net = models::make_network(ctx_.model, d.images.dim(1), d.classes, d.images.dim(2), g, {.device = ctx_.device});
+    auto net = models::make_network(ctx_.model, d.channels(), d.classes, d.height(), g, {.device = ctx_.device});
     LOCO_CHECK(net->has_embed(), "distribution matching needs a network with an embedding; ", ctx_.model, " has none");
     for (Tensor p : net->parameters()) p.requires_grad_(false);  // only the images need gradients
     net->train();
     const int64_t k = set.classes();
-    const int64_t n_real = std::min(ctx_.batch_real, smallest_class());
-    Tensor real = real_batches(ctx_, k, n_real, g);
-    Tensor syn = set.images();
-    if (!ctx_.dsa.none()) {
-      // Siamese: class c's real and synthetic images share one draw (two copies of g).
-      std::vector<Tensor> r, s;
-      for (int64_t c = 0; c < k; ++c) {
-        Generator same = g;
-        {
-          NoGradGuard data;
-          r.push_back(dsa(slice(real, c * n_real, (c + 1) * n_real), ctx_.dsa, g, true));
-        }
-        s.push_back(dsa(slice(syn, c * set.per_class(), (c + 1) * set.per_class()), ctx_.dsa, same, true));
-      }
-      NoGradGuard data;
-      real = concat(r);
-      GradModeGuard on(true);
-      syn = concat(s);
-    }
-    Tensor real_emb;
+    const int64_t n_real = std::min(ctx_.batch_real, ctx_.index->smallest_class());
+    const std::vector<int64_t> rows = ctx_.index->sample(0, k, n_real, g);
+    const int64_t per_chunk =
+        net->has_batchnorm() ? k : std::max<int64_t>(1, real_chunk_images(ctx_, d.height(), d.width()) / n_real);
+    std::vector<Generator> syn_draws;
+    std::vector<Tensor> means;
     {
       NoGradGuard no_grad;
-      real_emb = net->embed(real);
+      for (int64_t c0 = 0; c0 < k; c0 += per_chunk) {
+        const int64_t c1 = std::min(k, c0 + per_chunk);
+        Tensor real = d.images(std::vector<int64_t>(rows.begin() + c0 * n_real, rows.begin() + c1 * n_real));
+        if (!ctx_.dsa.none()) {
+          std::vector<Tensor> r;
+          for (int64_t c = c0; c < c1; ++c) {
+            syn_draws.push_back(g);
+            r.push_back(dsa(slice(real, (c - c0) * n_real, (c - c0 + 1) * n_real), ctx_.dsa, g, true));
+          }
+          real = concat(r);
+        }
+        const Tensor emb = net->embed(real);
+        means.push_back(mean(reshape(emb, Shape{c1 - c0, n_real, emb.dim(1)}), {1}));
+      }
     }
-    const Tensor loss = dm_distance(real_emb, net->embed(syn), k);
+    Tensor syn = set.images();
+    if (!ctx_.dsa.none()) {
+      std::vector<Tensor> s;
+      for (int64_t c = 0; c < k; ++c)
+        s.push_back(dsa(slice(syn, c * set.per_class(), (c + 1) * set.per_class()), ctx_.dsa, syn_draws[c], true));
+      syn = concat(s);
+    }
+    // The real side enters as K means of one row each: dm_distance's mean over one row is exact.
+    const Tensor loss = dm_distance(concat(means), net->embed(syn), k);
     opt.zero_grad();
     backward(loss);
     opt.step();
-    return {.loss = loss.item_as_double(), .images = real.dim(0) + syn.dim(0)};
+    return {.loss = loss.item_as_double(), .images = k * n_real + syn.dim(0)};
   }
 
  private:
-  int64_t smallest_class() const {
-    int64_t m = INT64_MAX;
-    for (int64_t c = 0; c < ctx_.index->classes(); ++c) m = std::min<int64_t>(m, ctx_.index->rows(c).size());
-    return m;
-  }
   ObjectiveContext ctx_;
 };
 
 }  // namespace
 
-Tensor real_batches(const ObjectiveContext& ctx, int64_t classes, int64_t per_class, Generator& g) {
-  std::vector<int64_t> rows;
-  for (int64_t c = 0; c < classes; ++c) {
-    const auto r = ctx.index->sample(c, per_class, g);
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
-  NoGradGuard no_grad;
-  return gather_rows(ctx.train->images, index_tensor(rows, ctx.train->images.device()));
+int64_t real_chunk_images(const ObjectiveContext& ctx, int64_t h, int64_t w) {
+  if (ctx.max_batch > 0) return ctx.max_batch;
+  // About four f32 activations of 128 channels at full resolution are alive per image in a
+  // no-grad embed pass (the widest layer of the ConvNet family, AlexNet, VGG11 and ResNet18).
+  const int64_t per_image = 4 * 4 * 128 * h * w;
+  return std::max<int64_t>(1, kRealChunkBytes / per_image);
 }
 
 std::unique_ptr<Objective> make_distribution_matching(const ObjectiveContext& ctx) {

@@ -21,7 +21,7 @@ class GradientMatching final : public Objective {
 
   IterationStats iterate(SyntheticSet& set, Sgd& opt, Generator& g) override {
     const Dataset& d = *ctx_.train;
-    auto net = models::make_network(ctx_.model, d.images.dim(1), d.classes, d.images.dim(2), g, {.device = ctx_.device});
+    auto net = models::make_network(ctx_.model, d.channels(), d.classes, d.height(), g, {.device = ctx_.device});
     net->train();
     const std::vector<Tensor>& params = net->parameters();
     const int64_t k = set.classes();
@@ -30,7 +30,7 @@ class GradientMatching final : public Objective {
       if (net->has_batchnorm()) freeze_batchnorm(*net, k, g);
       Tensor loss;
       for (int64_t c = 0; c < k; ++c) {
-        Tensor xr = real_batches_of(c, g);
+        Tensor xr = d.images(ctx_.index->sample(c, c + 1, ctx_.batch_real, g));
         Tensor xs = set.class_images(c);
         if (!ctx_.dsa.none()) {
           Generator same = g;  // Siamese: the same family and parameters for both batches
@@ -61,24 +61,20 @@ class GradientMatching final : public Objective {
       }
       const TrainSchedule inner{.epochs = 0, .lr = o_.lr_net, .momentum = 0.0, .weight_decay = 0.0,
                                 .batch = o_.batch_train, .dsa = ctx_.dsa};
-      for (int64_t e = 0; e < o_.inner_loop; ++e) train_network(*net, snapshot, set.labels(), inner, g);
+      const Dataset syn = Dataset::of_images(snapshot, set.labels(), k);
+      for (int64_t e = 0; e < o_.inner_loop; ++e) train_network(*net, syn, inner, g);
       st.images += o_.inner_loop * snapshot.dim(0);
     }
     return st;
   }
 
  private:
-  Tensor real_batches_of(int64_t c, Generator& g) const {
-    const auto rows = ctx_.index->sample(c, ctx_.batch_real, g);
-    NoGradGuard no_grad;
-    return gather_rows(ctx_.train->images, index_tensor(rows, ctx_.train->images.device()));
-  }
   // networks.md §9: a train-mode pass over 16 real images per class, then BN in eval mode for
   // the matching (the reference's BNSizePC).
   void freeze_batchnorm(models::Module& net, int64_t k, Generator& g) const {
     NoGradGuard no_grad;
     net.train();
-    net.forward(real_batches(ctx_, k, 16, g));
+    net.forward(ctx_.train->images(ctx_.index->sample(0, k, 16, g)));
     net.eval();
   }
   ObjectiveContext ctx_;

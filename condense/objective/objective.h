@@ -28,6 +28,7 @@ struct ObjectiveContext {
   std::string model = "ConvNet";
   DsaStrategy dsa;          // Siamese DSA on each class's real and synthetic batch (none: off)
   int64_t batch_real = 256;
+  int64_t max_batch = 0;    // real images per no-grad embed pass (DM); 0: from kRealChunkBytes
   Device device = Device::cpu;
 };
 
@@ -57,8 +58,10 @@ std::unique_ptr<Objective> make_gradient_matching(const ObjectiveContext& ctx, c
 // has no setting for.
 std::pair<int64_t, int64_t> gradient_matching_loops(int64_t ipc);
 
-// ---- shared by the objectives ----
-// Real batches of every class, class-major: min(batch_real, smallest class) images each.
-Tensor real_batches(const ObjectiveContext& ctx, int64_t classes, int64_t per_class, Generator& g);
+// Distribution matching embeds the real side in chunks of whole classes of about this many
+// bytes of activations (estimated), unless ObjectiveContext::max_batch says how many images.
+constexpr int64_t kRealChunkBytes = int64_t{1} << 30;
+// Real images per chunk for H×W images under ctx.
+int64_t real_chunk_images(const ObjectiveContext& ctx, int64_t h, int64_t w);
 
 }  // namespace loco::condense

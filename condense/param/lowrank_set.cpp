@@ -20,6 +20,7 @@ class LowRankSet final : public SyntheticSet {
   std::string kind() const override { return "lowrank"; }
   int64_t rank() const override { return a_.dim(3); }
   std::vector<Tensor> parameters() const override { return {a_, b_}; }
+  std::vector<std::string> parameter_names() const override { return {"A", "B"}; }
   Tensor images() const override { return lowrank_reconstruct(a_, b_); }
   Tensor class_images(int64_t c) const override {
     const int64_t b0 = c * per_class_, b1 = b0 + per_class_;
@@ -64,7 +65,7 @@ std::unique_ptr<SyntheticSet> make_lowrank_set(const SetSpec& s, const Dataset* 
   const int64_t n = s.classes * s.per_class;
   Tensor a, b;
   if (s.init == Init::real) {
-    truncated_svd_factors(sample_real_images(*real, *index, s.classes, s.per_class, g), s.rank, a, b);
+    truncated_svd_factors(real_init_images(*real, *index, s.classes, s.per_class, g), s.rank, a, b);
   } else {  // the reference: A, B ~ N(0, 1), so each pixel has variance r
     a = rand_normal(Shape{n, s.channels, s.height, s.rank}, g, 0.0, 1.0, DType::f32, s.device);
     b = rand_normal(Shape{n, s.channels, s.rank, s.width}, g, 0.0, 1.0, DType::f32, s.device);

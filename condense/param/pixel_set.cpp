@@ -12,6 +12,7 @@ class PixelSet final : public SyntheticSet {
   }
   std::string kind() const override { return "pixel"; }
   std::vector<Tensor> parameters() const override { return {x_}; }
+  std::vector<std::string> parameter_names() const override { return {"images"}; }
   Tensor images() const override { return x_; }
   Tensor class_images(int64_t c) const override { return slice(x_, c * per_class_, (c + 1) * per_class_); }
   int64_t floats_stored() const override { return x_.numel(); }
@@ -29,7 +30,7 @@ class PixelSet final : public SyntheticSet {
 std::unique_ptr<SyntheticSet> make_pixel_set(const SetSpec& s, const Dataset* real, const ClassIndex* index,
                                              Generator& g) {
   Tensor x = s.init == Init::real
-                 ? sample_real_images(*real, *index, s.classes, s.per_class, g).clone()
+                 ? real_init_images(*real, *index, s.classes, s.per_class, g).clone()
                  : rand_normal(Shape{s.classes * s.per_class, s.channels, s.height, s.width}, g, 0.0, 1.0, DType::f32,
                                s.device);
   return std::make_unique<PixelSet>(s, x.to(s.device));

@@ -39,16 +39,11 @@ SyntheticSet::SyntheticSet(int64_t classes, int64_t per_class, Device d) : class
   labels_ = from_vector(y, Shape({classes * per_class}), d);
 }
 
-Tensor sample_real_images(const Dataset& real, const ClassIndex& index, int64_t classes, int64_t n, Generator& g) {
-  std::vector<int64_t> rows;
-  for (int64_t c = 0; c < classes; ++c) {
-    const auto r = index.sample(c, n, g);
-    LOCO_CHECK(static_cast<int64_t>(r.size()) == n, "--init real: class ", c, " of ", real.name, " has ", r.size(),
-               " images, fewer than the ", n, " the set needs");
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
-  NoGradGuard no_grad;
-  return gather_rows(real.images, index_tensor(rows, real.images.device()));
+Tensor real_init_images(const Dataset& real, const ClassIndex& index, int64_t classes, int64_t n, Generator& g) {
+  for (int64_t c = 0; c < classes; ++c)
+    LOCO_CHECK(static_cast<int64_t>(index.rows(c).size()) >= n, "--init real: class ", c, " of ", real.name, " has ",
+               index.rows(c).size(), " images, fewer than the ", n, " the set needs");
+  return real.images(index.sample(0, classes, n, g));
 }
 
 std::unique_ptr<SyntheticSet> make_synthetic_set(const SetSpec& s, const Dataset* real, const ClassIndex* index,

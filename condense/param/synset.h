@@ -47,8 +47,9 @@ class SyntheticSet {
   int64_t size() const { return classes_ * per_class_; }
   const Tensor& labels() const { return labels_; }  // i64 [K·n], class-major
 
-  // The leaves SGD updates (requires_grad).
+  // The leaves SGD updates (requires_grad), and their names in the set file ("images"; "A", "B").
   virtual std::vector<Tensor> parameters() const = 0;
+  virtual std::vector<std::string> parameter_names() const = 0;
   // All images [K·n, C, H, W], differentiable in the parameters.
   virtual Tensor images() const = 0;
   // Class c's n images, differentiable (for low rank only that class's factors are multiplied).
@@ -82,7 +83,7 @@ std::unique_ptr<SyntheticSet> make_lowrank_set(const SetSpec& s, const Dataset* 
                                                Generator& g);
 // n real images of each class, class-major, as one [K·n, C, H, W] tensor (throws naming a
 // class with fewer than n images).
-Tensor sample_real_images(const Dataset& real, const ClassIndex& index, int64_t classes, int64_t n, Generator& g);
+Tensor real_init_images(const Dataset& real, const ClassIndex& index, int64_t classes, int64_t n, Generator& g);
 // The rank-r truncated SVD factors of each plane of x [N, C, H, W]: A [N,C,H,r], B [N,C,r,W]
 // with A·B the best rank-r approximation of each plane (Eckart–Young), f32 on x's device.
 void truncated_svd_factors(const Tensor& x, int64_t rank, Tensor& a, Tensor& b);

@@ -58,9 +58,24 @@ namespace {
 struct Walk {
   std::unordered_map<const Node*, Tensor> node_grad;
   std::unordered_map<const TensorImpl*, Tensor> leaf_grad;
+  std::unordered_set<const TensorImpl*> owned;  // sums this walk allocated, safe to add into
 };
 
 Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? add(acc, g) : g; }
+
+// g holds rows [begin, begin + g.rows) of a gradient of shape `full` (see Node::row_offset).
+Tensor accumulate_rows(Tensor acc, const Tensor& g, int64_t begin, const Shape& full, Walk& w) {
+  if (!acc.defined()) {
+    acc = zeros(full, g.dtype(), g.device());
+    w.owned.insert(acc.impl_ptr().get());
+  } else if (!w.owned.count(acc.impl_ptr().get())) {
+    acc = acc.clone();
+    w.owned.insert(acc.impl_ptr().get());
+  }
+  const size_t row = static_cast<size_t>(full.numel() / std::max<int64_t>(full[0], 1));
+  add_into(view_of(acc, g.shape(), static_cast<size_t>(begin) * row), g);
+  return acc;
+}
 
 void check_root(const Tensor& out, const Tensor& seed, const char* who) {
   LOCO_CHECK(out.defined(), who, ": undefined output tensor");
@@ -129,10 +144,17 @@ void run(const Tensor& out, const Tensor& seed_in, bool create_graph,
       if (!needs[i]) continue;
       const Edge& e = n->edges[i];
       LOCO_CHECK(gs[i].defined(), "backward of '", n->name, "' gave no gradient for input ", i);
+      Tensor& acc = e.leaf ? w.leaf_grad[e.leaf.get()] : w.node_grad[e.node.get()];
+      if (n->row_offset >= 0 && gs[i].shape() != e.shape) {
+        LOCO_CHECK(!create_graph && gs[i].ndim() == e.shape.ndim() && n->row_offset + gs[i].dim(0) <= e.shape[0],
+                   "backward of '", n->name, "': rows ", gs[i].shape(), " at ", n->row_offset, " for input of shape ",
+                   e.shape);
+        acc = accumulate_rows(acc, gs[i], n->row_offset, e.shape, w);
+        continue;
+      }
       LOCO_CHECK(gs[i].shape() == e.shape, "backward of '", n->name, "': gradient of shape ",
                  gs[i].shape(), " for input ", i, " of shape ", e.shape);
-      if (e.leaf) w.leaf_grad[e.leaf.get()] = accumulate(w.leaf_grad[e.leaf.get()], gs[i]);
-      else w.node_grad[e.node.get()] = accumulate(w.node_grad[e.node.get()], gs[i]);
+      acc = accumulate(acc, gs[i]);
     }
   }
 }

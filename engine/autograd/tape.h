@@ -38,6 +38,10 @@ struct Node {
   uint64_t seq;  // creation order: the tape position
   std::vector<Edge> edges;
   BackwardFn backward;
+  // ≥ 0 for slice: when not recording, its backward returns dy for its own rows only, and the
+  // walk adds it into rows [row_offset, …) of its input's gradient in place. K slices of one
+  // tensor (per-class views of a set) then cost one zero-filled gradient, not K.
+  int64_t row_offset = -1;
 };
 
 // Grad mode: thread-local, on by default.

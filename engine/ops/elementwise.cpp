@@ -92,6 +92,15 @@ Tensor add(const Tensor& a, const Tensor& b) {
   });
 }
 
+void add_into(const Tensor& y, const Tensor& x) {
+  detail::check_same(y, x, "add_into");
+  LOCO_CHECK(y.shape() == x.shape(), "add_into: shapes ", y.shape(), " and ", x.shape(), " differ");
+  const auto s = detail::broadcast_strides(y.shape(), y.shape(), x.shape());
+  dispatch_float(y.dtype(), "add_into", [&]<class T>() {
+    LOCO_DISPATCH(y.device(), T, binary_fwd, BinaryOp::add, y.data<T>(), y.data<T>(), x.data<T>(), s);
+  });
+}
+
 Tensor sub(const Tensor& a, const Tensor& b) {
   return record("sub", binary(BinaryOp::sub, "sub", a, b), {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dy, const NeedsGrad& n) {
     return std::vector<Tensor>{n[0] ? sum_to(dy, sa) : Tensor(), n[1] ? sum_to(neg(dy), sb) : Tensor()};

@@ -11,6 +11,9 @@ Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
+// y += x in place for equal shapes; never recorded. For accumulators the caller owns (the
+// tape's gradient sums): y must not be an input some recorded op still needs.
+void add_into(const Tensor& y, const Tensor& x);
 // a·x + b with scalar a, b: the scalar forms of add, sub, mul, div and neg.
 Tensor affine(const Tensor& x, double a, double b);
 Tensor neg(const Tensor& x);

@@ -44,9 +44,13 @@ Tensor slice(const Tensor& x, int64_t begin, int64_t end) {
   d[0] = end - begin;
   Tensor y = view_of(x, Shape(d), static_cast<size_t>(begin * row));
   if (!is_floating(x.dtype())) return y;
-  return record("slice", y, {x}, [begin, rows = x.dim(0)](const Tensor& dy, const NeedsGrad&) {
-    return std::vector<Tensor>{pad_rows(dy, begin, rows)};
+  y = record("slice", y, {x}, [begin, rows = x.dim(0)](const Tensor& dy, const NeedsGrad&) {
+    // Recording (double backward): the padded gradient, an op of its own. Otherwise the rows
+    // alone; the tape adds them in place (Node::row_offset).
+    return std::vector<Tensor>{grad_enabled() ? pad_rows(dy, begin, rows) : dy};
   });
+  if (y.grad_fn()) y.grad_fn()->row_offset = begin;
+  return y;
 }
 
 Tensor pad_rows(const Tensor& x, int64_t begin, int64_t rows) {
@@ -100,22 +104,10 @@ Tensor concat(const std::vector<Tensor>& xs) {
   });
 }
 
-namespace {
-void check_index(const Tensor& index, int64_t rows, const char* op) {
-  LOCO_CHECK(index.dtype() == DType::i64 && index.ndim() == 1, op, ": index must be a 1-D i64 tensor, got ",
-             index.dtype(), " ", index.shape());
-  if (index.device() == Device::cpu) {
-    const int64_t* p = index.data<int64_t>();
-    for (int64_t i = 0; i < index.numel(); ++i)
-      LOCO_CHECK(p[i] >= 0 && p[i] < rows, op, ": index ", p[i], " at position ", i, " out of range [0, ", rows, ")");
-  }
-}
-}  // namespace
-
 Tensor gather_rows(const Tensor& x, const Tensor& index) {
   detail::check_floating(x, "gather_rows");
   LOCO_CHECK(x.ndim() >= 1, "gather_rows: 0-dim input");
-  check_index(index, x.dim(0), "gather_rows");
+  detail::check_index(index, x.dim(0), "gather_rows");
   std::vector<int64_t> d = x.shape().dims();
   d[0] = index.numel();
   Tensor y = empty(Shape(d), x.dtype(), x.device());
@@ -130,7 +122,7 @@ Tensor gather_rows(const Tensor& x, const Tensor& index) {
 
 Tensor index_add_rows(const Tensor& src, const Tensor& index, int64_t rows) {
   detail::check_floating(src, "index_add_rows");
-  check_index(index, rows, "index_add_rows");
+  detail::check_index(index, rows, "index_add_rows");
   LOCO_CHECK(src.ndim() >= 1 && src.dim(0) == index.numel(), "index_add_rows: ", src.shape(), " rows for ",
              index.numel(), " indices");
   std::vector<int64_t> d = src.shape().dims();

@@ -38,8 +38,17 @@ inline void check_ndim(const Tensor& x, int64_t nd, const char* op, const char* 
 // Adjacent dims that broadcast alike are merged, so typical cases become 1–3 dims.
 kernels::Strided broadcast_strides(const Shape& out, const Shape& a, const Shape& b);
 
-// A zero-dim tensor used as a gradient seed of 1.
-inline Tensor scalar_like(const Tensor& x, double v) { return full(Shape{}, v, x.dtype(), x.device()); }
+// A 1-D i64 row index into a tensor of `rows` rows, on the tensor's device; on the CPU every
+// value is checked (a device index is the caller's to keep in range).
+inline void check_index(const Tensor& index, int64_t rows, const char* op) {
+  LOCO_CHECK(index.dtype() == DType::i64 && index.ndim() == 1, op, ": index must be a 1-D i64 tensor, got ",
+             index.dtype(), " ", index.shape());
+  if (index.device() == Device::cpu) {
+    const int64_t* p = index.data<int64_t>();
+    for (int64_t i = 0; i < index.numel(); ++i)
+      LOCO_CHECK(p[i] >= 0 && p[i] < rows, op, ": index ", p[i], " at position ", i, " out of range [0, ", rows, ")");
+  }
+}
 
 // Saves only the data of a tensor (no autograd identity) for fused backward kernels.
 inline Tensor saved_data(const Tensor& x) { return x.detach(); }

@@ -6,7 +6,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-#include "engine/check.h"
+#include "kernels/base.h"
 
 #define LOCO_CUDA_CHECK(call)                                                                      \
   do {                                                                                             \

@@ -3,7 +3,6 @@
 
 #include <cstdlib>
 
-#include "engine/storage.h"
 #include "kernels/cuda/check.h"
 #include "kernels/memory.h"
 #include "kernels/profile.h"
@@ -137,8 +136,8 @@ void fill(float* y, float value, int64_t n) {
 
 }  // namespace loco::kernels::cuda
 
-namespace loco::device_memory {
-void* cuda_malloc(size_t bytes) {
+namespace loco::kernels::cuda {
+void* malloc_device(size_t bytes) {
   void* p = nullptr;
   if (cudaMalloc(&p, bytes) != cudaSuccess) {
     cudaGetLastError();  // clear the sticky error: the allocator frees its cache and retries
@@ -146,5 +145,5 @@ void* cuda_malloc(size_t bytes) {
   }
   return p;
 }
-void cuda_free(void* p) { cudaFree(p); }
-}  // namespace loco::device_memory
+void free_device(void* p) { cudaFree(p); }
+}  // namespace loco::kernels::cuda

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cl/gdumb.h"
+#include "condense/presets.h"
 #include "tests/harness/tiny_data.h"
 
 namespace loco::cl {
@@ -40,11 +41,10 @@ TEST(Gdumb, MemoriesStayWithinTheirBytesAndKeepTheClassIds) {
   for (const char* method : {"random", "lodm", "dm"}) {
     SCOPED_TRACE(method);
     MemoryOptions o{.method = method, .memory_per_class = 1};
-    o.condense.iterations = 2;
-    o.condense.batch_real = 4;
-    o.condense.model = "ConvNetW32";
-    o.condense.lr_img = 1.0;
-    o.condense.init = condense::Init::real;
+    if (std::string(method) != "random")
+      o.condense = condense::resolve_condense({.method = method, .ipc = 1, .iterations = 2, .batch_real = 4,
+                                               .init = "real", .model = "ConvNetW32"},
+                                              condense::dataset_info("FashionMNIST"));
     const Memory m = fill_memory(d.train, {3, 8}, o, 5, dir);
     EXPECT_LE(m.floats_stored, 2 * 1 * 784) << "over the budget of one full image per class";
     const auto y = m.labels.to_vector<int64_t>();

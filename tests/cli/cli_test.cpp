@@ -163,7 +163,7 @@ TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
       {"condense --method mtt --ipc 1" + data(), "unknown method 'mtt'"},
       {"cl --tasks 3" + data(), "--tasks 3"},
       {"cl --method random,kcenter" + data(), "kcenter"},
-      {"condense --method lodm --ipc 1 --rank 28" + data(), "--rank 28 must be below"},
+      {"condense --method lodm --ipc 1 --rank 28" + data(), "--rank: 28 is out of range; allowed: 1 ≤ rank < min(H, W) = 28"},
       {"condense --method dm --ipc 0" + data(), "--ipc"},
       {"condense --method dm --ipc 1 --rank 2" + data(), "--rank is for the low-rank methods"},
       {"condense --method lodm --ipc 1 --budget half" + data(), "half"},

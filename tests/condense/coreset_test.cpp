@@ -72,7 +72,7 @@ TEST(Coreset, EveryMethodPicksDistinctRowsOfEachClassInClassMajorOrder) {
       EXPECT_EQ(labels[static_cast<size_t>(cs.rows[i])], y[i]);
     }
     EXPECT_EQ(cs.images.shape(), (Shape{30, 1, 28, 28}));
-    const auto img = cs.images.to_vector<float>(), all = d.train.images.to_vector<float>();
+    const auto img = cs.images.to_vector<float>(), all = d.train.images(0, d.train.size()).to_vector<float>();
     for (int64_t p = 0; p < 784; ++p) EXPECT_EQ(img[static_cast<size_t>(784 + p)], all[static_cast<size_t>(cs.rows[1] * 784 + p)]);
     EXPECT_EQ(select_coreset(d.train, o).rows, cs.rows) << "not reproducible from the seed";
     EXPECT_EQ(cs.forgetting_events.size(), method == "forgetting" ? 30u : 0u);
@@ -94,7 +94,7 @@ TEST(Coreset, HerdingUsesSavedFeatureWeights) {
   NoGradGuard no_grad;
   for (int64_t c = 0; c < 10; ++c) {
     const auto& rows = index.rows(c);
-    const Tensor f = net->embed(gather_rows(d.train.images, index_tensor(rows)));
+    const Tensor f = net->embed(d.train.images(rows));
     const auto picks = herding_select(f, 2);
     EXPECT_EQ(cs.rows[static_cast<size_t>(2 * c)], rows[static_cast<size_t>(picks[0])]);
     EXPECT_EQ(cs.rows[static_cast<size_t>(2 * c + 1)], rows[static_cast<size_t>(picks[1])]);

@@ -124,12 +124,12 @@ void write_idx(const std::string& dir, bool gz) {
 
 void expect_idx_split(const Dataset& d, const Bytes& y, const DatasetInfo& info) {
   const auto n = static_cast<int64_t>(y.size());
-  ASSERT_EQ(d.images.shape(), (Shape{n, 1, 28, 28}));
+  ASSERT_EQ(d.pixels.shape(), (Shape{n, 1, 28, 28}));
   ASSERT_EQ(d.labels.dtype(), DType::i64);
   EXPECT_EQ(d.labels.to_vector<int64_t>(), std::vector<int64_t>(y.begin(), y.end()));
   EXPECT_EQ(d.name, info.name);
   EXPECT_EQ(d.classes, 10);
-  const std::vector<float> x = d.images.to_vector<float>();
+  const std::vector<float> x = d.images(0, d.size()).to_vector<float>();
   for (int64_t i = 0; i < n; ++i)
     for (int64_t p = 0; p < 784; ++p)
       ASSERT_EQ(x[static_cast<size_t>(i * 784 + p)], naive_norm(idx_pixel(i, p), info.mean[0], info.std[0]))
@@ -145,7 +145,7 @@ TEST_F(DataTest, IdxPlain) {
   // The table's constants, and the extremes in double as a second opinion.
   EXPECT_EQ(d.train.mean, std::vector<float>{0.2861f});
   EXPECT_EQ(d.train.std, std::vector<float>{0.3530f});
-  EXPECT_NEAR(d.train.images.to_vector<float>()[0], (0 / 255.0 - 0.2861) / 0.3530, 1e-6);
+  EXPECT_NEAR(d.train.images(0, d.train.size()).to_vector<float>()[0], (0 / 255.0 - 0.2861) / 0.3530, 1e-6);
 }
 
 TEST_F(DataTest, IdxGzipMatchesPlainAndMnistNormalisation) {
@@ -155,7 +155,7 @@ TEST_F(DataTest, IdxGzipMatchesPlainAndMnistNormalisation) {
   expect_idx_split(g.train, kTrainY, dataset_info("MNIST"));
   expect_idx_split(g.test, kTestY, dataset_info("MNIST"));
   const DatasetPair p = load_dataset("MNIST", path("plain"));
-  EXPECT_EQ(g.train.images.to_vector<float>(), p.train.images.to_vector<float>());
+  EXPECT_EQ(g.train.images(0, g.train.size()).to_vector<float>(), p.train.images(0, p.train.size()).to_vector<float>());
   // With both present the .gz is the one read: a broken plain copy must not matter.
   write_bytes(path("gz/train-images-idx3-ubyte"), Bytes{1, 2, 3});
   EXPECT_NO_THROW(load_dataset("MNIST", path("gz")));
@@ -284,10 +284,10 @@ Bytes cifar_file(const std::vector<int>& y, int label_bytes, int64_t rec0) {
 
 void expect_cifar_split(const Dataset& d, const std::vector<int>& y, int64_t rec0, const DatasetInfo& info) {
   const auto n = static_cast<int64_t>(y.size());
-  ASSERT_EQ(d.images.shape(), (Shape{n, 3, 32, 32}));
+  ASSERT_EQ(d.pixels.shape(), (Shape{n, 3, 32, 32}));
   EXPECT_EQ(d.labels.to_vector<int64_t>(), std::vector<int64_t>(y.begin(), y.end()));
   EXPECT_EQ(d.classes, info.classes);
-  const std::vector<float> x = d.images.to_vector<float>();
+  const std::vector<float> x = d.images(0, d.size()).to_vector<float>();
   for (int64_t i = 0; i < n; ++i)
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t p = 0; p < 1024; ++p)
@@ -431,8 +431,8 @@ TEST_F(DataTest, TinyImageNetFolders) {
   write_tiny(root);
   const DatasetInfo& info = dataset_info("TinyImageNet");
   const DatasetPair d = load_dataset("tiny-imagenet", path("t"));
-  ASSERT_EQ(d.train.images.shape(), (Shape{201, 3, 64, 64}));
-  ASSERT_EQ(d.test.images.shape(), (Shape{3, 3, 64, 64}));
+  ASSERT_EQ(d.train.pixels.shape(), (Shape{201, 3, 64, 64}));
+  ASSERT_EQ(d.test.pixels.shape(), (Shape{3, 3, 64, 64}));
   EXPECT_EQ(d.train.classes, 200);
   // Sorted wnids: wnid(k) sorts as k, and class 5 holds two images.
   std::vector<int64_t> want;
@@ -443,7 +443,7 @@ TEST_F(DataTest, TinyImageNetFolders) {
   EXPECT_EQ(d.train.labels.to_vector<int64_t>(), want);
   EXPECT_EQ(d.test.labels.to_vector<int64_t>(), (std::vector<int64_t>{3, 199, 0}));
 
-  const std::vector<float> x = d.train.images.to_vector<float>(), t = d.test.images.to_vector<float>();
+  const std::vector<float> x = d.train.images(0, d.train.size()).to_vector<float>(), t = d.test.images(0, d.test.size()).to_vector<float>();
   auto image = [](const std::vector<float>& v, int64_t i) {
     return std::vector<float>(v.begin() + i * 12288, v.begin() + (i + 1) * 12288);
   };
@@ -570,21 +570,21 @@ TEST(ClassIndexTest, RowsAndSampling) {
     for (int64_t c = 0; c < 4; ++c) {
       const auto& r = idx.rows(c);
       for (int64_t n : {0, 1, 5, 9, 100}) {
-        const std::vector<int64_t> s = idx.sample(c, n, g);
+        const std::vector<int64_t> s = idx.sample(c, c + 1, n, g);
         EXPECT_EQ(static_cast<int64_t>(s.size()), std::min<int64_t>(n, static_cast<int64_t>(r.size())));
         EXPECT_EQ(std::set<int64_t>(s.begin(), s.end()).size(), s.size()) << "a row drawn twice";
         for (int64_t i : s) EXPECT_EQ(y[static_cast<size_t>(i)], c);
       }
     }
-    draws.insert(idx.sample(1, 5, g));
+    draws.insert(idx.sample(1, 2, 5, g));
   }
   EXPECT_GT(draws.size(), 15u) << "draws repeat: not fresh per call";
   // Uniform: each of class 2's nine rows comes first about equally often.
   std::vector<int> first(60, 0);
-  for (int rep = 0; rep < 9000; ++rep) first[static_cast<size_t>(idx.sample(2, 3, g)[0])]++;
+  for (int rep = 0; rep < 9000; ++rep) first[static_cast<size_t>(idx.sample(2, 3, 3, g)[0])]++;
   for (int64_t i : idx.rows(2)) EXPECT_NEAR(first[static_cast<size_t>(i)], 1000, 150) << "row " << i;
   // All of a class when n ≥ its size.
-  const auto all = idx.sample(2, 50, g);
+  const auto all = idx.sample(2, 3, 50, g);
   EXPECT_EQ(std::set<int64_t>(all.begin(), all.end()), std::set<int64_t>(idx.rows(2).begin(), idx.rows(2).end()));
   expect_error([&] { idx.rows(4); }, {"class 4"});
   expect_error([] { ClassIndex(from_vector(std::vector<int64_t>{0, 3}, Shape{2}), 3); }, {"label 3", "row 1"});
@@ -596,8 +596,8 @@ TEST(RealData, FashionMnist) {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   if (!fs::exists(dir + "/train-images-idx3-ubyte.gz")) GTEST_SKIP() << dir << " absent (Debian dataset-fashion-mnist)";
   const DatasetPair d = load_dataset("FashionMNIST", dir);
-  ASSERT_EQ(d.train.images.shape(), (Shape{60000, 1, 28, 28}));
-  ASSERT_EQ(d.test.images.shape(), (Shape{10000, 1, 28, 28}));
+  ASSERT_EQ(d.train.pixels.shape(), (Shape{60000, 1, 28, 28}));
+  ASSERT_EQ(d.test.pixels.shape(), (Shape{10000, 1, 28, 28}));
   const ClassIndex tr(d.train.labels, 10), te(d.test.labels, 10);
   for (int64_t c = 0; c < 10; ++c) {
     EXPECT_EQ(tr.rows(c).size(), 6000u);
@@ -605,7 +605,7 @@ TEST(RealData, FashionMnist) {
   }
   // The table's mean and std are the training set's own: normalised, it is ~N(0, 1) overall.
   double s = 0, s2 = 0;
-  const std::vector<float> x = d.train.images.to_vector<float>();
+  const std::vector<float> x = d.train.images(0, d.train.size()).to_vector<float>();
   for (float v : x) s += v, s2 += double(v) * v;
   const double mean = s / double(x.size()), var = s2 / double(x.size()) - mean * mean;
   EXPECT_NEAR(mean, 0.0, 1e-3);

@@ -17,7 +17,7 @@ TEST(Protocol, TrainedNetworkBeatsChanceByFar) {
   auto net = models::make_network("ConvNetW32", 1, 10, 28, init);
   const double before = test_accuracy(*net, d.test);
   TrainSchedule s{.epochs = 20, .batch = 64};
-  const TrainResult r = train_network(*net, d.train.images, d.train.labels, s, g);
+  const TrainResult r = train_network(*net, d.train, s, g);
   const double after = test_accuracy(*net, d.test);
   EXPECT_GT(after, 0.8) << "before training " << before;
   EXPECT_GT(r.last_epoch_accuracy, 0.8);
@@ -30,8 +30,9 @@ TEST(Protocol, RunsEPlusOneEpochsOfMinibatches) {
   auto net = models::make_network("ConvNetW32", 1, 10, 28, init);
   int64_t calls = 0, epochs_done = 0, last_total = 0, rows_seen = 0;
   const TrainSchedule s{.epochs = 3, .batch = 64};
+  int64_t epoch_calls = 0;
   train_network(
-      *net, d.train.images, d.train.labels, s, g,
+      *net, d.train, s, g,
       [&](const Progress& p) {
         ++calls;
         epochs_done += p.epoch_done;
@@ -42,7 +43,15 @@ TEST(Protocol, RunsEPlusOneEpochsOfMinibatches) {
       [&](const std::vector<int64_t>& rows, const Tensor& logits) {
         rows_seen += static_cast<int64_t>(rows.size());
         EXPECT_EQ(logits.shape(), (Shape{static_cast<int64_t>(rows.size()), 10}));
+      },
+      [&](models::Module& m, const EpochEnd& e) {
+        ++epoch_calls;
+        EXPECT_EQ(&m, net.get());
+        EXPECT_EQ(e.epoch, epoch_calls);
+        EXPECT_EQ(e.epochs, 4);
+        EXPECT_GT(e.loss, 0.0);
       });
+  EXPECT_EQ(epoch_calls, 4);
   EXPECT_EQ(epochs_done, 4);  // the reference's `for ep in range(Epoch + 1)`
   EXPECT_EQ(calls, 8);
   EXPECT_EQ(last_total, 8);
@@ -52,10 +61,10 @@ TEST(Protocol, RunsEPlusOneEpochsOfMinibatches) {
 TEST(Protocol, EvaluateSetRepeatsFromItsSeedAndAddsModelsWithoutChangingTheFirst) {
   const auto d = testing::tiny_dataset(3, 5);
   EvalOptions o{.model = "ConvNetW32", .num_eval = 1, .train = {.epochs = 4}, .seed = 5};
-  const EvalResult a = evaluate_set(d.train.images, d.train.labels, d.test, o);
-  const EvalResult b = evaluate_set(d.train.images, d.train.labels, d.test, o);
+  const EvalResult a = evaluate_set(d.train, d.test, o);
+  const EvalResult b = evaluate_set(d.train, d.test, o);
   o.num_eval = 2;
-  const EvalResult c = evaluate_set(d.train.images, d.train.labels, d.test, o);
+  const EvalResult c = evaluate_set(d.train, d.test, o);
   ASSERT_EQ(a.accuracies.size(), 1u);
   ASSERT_EQ(c.accuracies.size(), 2u);
   EXPECT_EQ(a.accuracies, b.accuracies);
@@ -66,6 +75,23 @@ TEST(Protocol, EvaluateSetRepeatsFromItsSeedAndAddsModelsWithoutChangingTheFirst
   mean_std(c.accuracies, m, s);
   EXPECT_DOUBLE_EQ(c.mean, m);
   EXPECT_DOUBLE_EQ(c.std, s);
+}
+
+TEST(Protocol, EpochHookSeesEveryNetworkAndEpochAndTheLastNetworkIsKept) {
+  const auto d = testing::tiny_dataset(2, 2);
+  const EvalOptions o{.model = "ConvNetW32", .num_eval = 2, .train = {.epochs = 2}, .seed = 3};
+  std::vector<std::pair<int64_t, int64_t>> seen;
+  const models::Module* last = nullptr;
+  const EvalResult r = evaluate_set(d.train, d.test, o, {}, [&](models::Module& net, const EpochEnd& e) {
+    seen.emplace_back(e.network, e.epoch);
+    last = &net;
+    EXPECT_GE(test_accuracy(net, d.test), 0.0);  // a hook may test the network on the way
+  });
+  EXPECT_EQ(seen, (std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {0, 2}, {0, 3}, {1, 1}, {1, 2}, {1, 3}}));
+  ASSERT_TRUE(r.last_network);
+  EXPECT_EQ(r.last_network.get(), last);
+  // Testing inside the hook draws nothing from the training streams: the result is unchanged.
+  EXPECT_EQ(r.accuracies, evaluate_set(d.train, d.test, o).accuracies);
 }
 
 TEST(Protocol, MeanAndPopulationStd) {
@@ -79,17 +105,17 @@ TEST(Protocol, BadInputsThrowNamingTheFault) {
   const auto d = testing::tiny_dataset(1, 1);
   EvalOptions o{.model = "ConvNetW32", .num_eval = 0};
   EXPECT_THROW(
-      try { evaluate_set(d.train.images, d.train.labels, d.test, o); } catch (const Error& e) {
+      try { evaluate_set(d.train, d.test, o); } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("--num-eval"), std::string::npos) << e.what();
         throw;
       },
       Error);
   o.num_eval = 1;
   o.model = "NoSuchNet";
-  EXPECT_THROW(evaluate_set(d.train.images, d.train.labels, d.test, o), Error);
+  EXPECT_THROW(evaluate_set(d.train, d.test, o), Error);
   o.model = "ConvNetW32";
   const Tensor wrong = zeros({10, 1, 32, 32});
-  EXPECT_THROW(evaluate_set(wrong, d.train.labels, d.test, o), Error);
+  EXPECT_THROW(evaluate_set(Dataset::of_images(wrong, d.train.labels, 10), d.test, o), Error);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "tests/harness/tiny_data.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -30,9 +31,7 @@ condense::Dataset split(const Bytes& px, const Bytes& y) {
   const auto& info = condense::dataset_info("FashionMNIST");
   const auto n = static_cast<int64_t>(y.size());
   condense::Dataset d = condense::detail::make_split(info, n);
-  const condense::detail::Normaliser norm(info);
-  float* out = d.images.data<float>();
-  for (int64_t i = 0; i < n; ++i) norm.plane(out + i * 784, px.data() + i * 784, 784, 0);
+  std::copy(px.begin(), px.end(), d.pixels.data<uint8_t>());
   std::vector<int64_t> labels(y.begin(), y.end());
   d.labels = from_vector(labels, Shape({n}));
   return d;

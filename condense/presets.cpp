@@ -1,0 +1,242 @@
+// The method table, the presets and resolve_condense(): every default and every range check of
+// a condensation's configuration (condense/presets.h says which rules and where they come from).
+#include "condense/presets.h"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "engine/ops.h"
+#include "models/networks.h"
+
+namespace loco::condense {
+
+const std::vector<MethodSpec>& methods() {
+  // lr and loops: spec §5.3; init: ours (DM real as VICO; DC/DSA noise as the reference).
+  using enum ObjectiveKind;
+  static const std::vector<MethodSpec> m = {
+      {.name = "dm", .lowrank = false, .objective = distribution, .dsa = true, .lr_img = 1.0, .init = Init::real,
+       .paper_iterations = 20000},
+      {.name = "lodm", .lowrank = true, .objective = distribution, .dsa = true, .lr_img = 1.0, .init = Init::real,
+       .paper_iterations = 20000},
+      {.name = "dc", .lowrank = false, .objective = gradient, .dsa = false, .lr_img = 0.1, .init = Init::noise,
+       .paper_iterations = 1000},
+      {.name = "lodc", .lowrank = true, .objective = gradient, .dsa = false, .lr_img = 0.1, .init = Init::noise,
+       .paper_iterations = 1000},
+      {.name = "dsa", .lowrank = false, .objective = gradient, .dsa = true, .lr_img = 0.1, .init = Init::noise,
+       .paper_iterations = 1000},
+      {.name = "lodsa", .lowrank = true, .objective = gradient, .dsa = true, .lr_img = 0.1, .init = Init::noise,
+       .paper_iterations = 1000},
+  };
+  return m;
+}
+
+const MethodSpec& method_spec(const std::string& name) {
+  std::string names;
+  for (const auto& m : methods()) {
+    if (m.name == name) return m;
+    names += (names.empty() ? "" : ", ") + m.name;
+  }
+  LOCO_FAIL("--method: unknown method '", name, "'; valid: ", names, " (coresets: loco coreset)");
+}
+
+std::string default_dsa_strategy(const std::string& dataset) {
+  const std::string name = dataset_info(dataset).name;
+  return name == "MNIST" ? "color_crop_cutout_scale_rotate" : "color_crop_cutout_flip_scale_rotate";
+}
+
+TrainSchedule evaluation_schedule(const std::string& aug, int64_t epochs, const std::string& dataset,
+                                  const std::string& model, const std::string& condensed_with) {
+  TrainSchedule s{.epochs = epochs};
+  if (aug == "dsa") s.dsa = DsaStrategy::parse(condensed_with.empty() ? default_dsa_strategy(dataset) : condensed_with);
+  else if (aug == "dc") s.dc_aug = dc_augment_strategy(dataset_info(dataset).name, model);
+  else if (aug != "none") s.dsa = DsaStrategy::parse(aug);
+  return s;
+}
+
+Json CondenseConfig::to_json() const {
+  Json j = {{"method", method},
+            {"preset", preset},
+            {"dataset", dataset},
+            {"ipc", ipc},
+            {"rank", rank},
+            {"budget", rank ? budget_name(budget) : "full-pixels"},
+            {"images_per_class", images_per_class},
+            {"iterations", iterations},
+            {"lr_img", lr_img},
+            {"momentum", momentum},
+            {"batch_real", batch_real},
+            {"max_batch", max_batch},
+            {"init", init_name(init)},
+            {"dsa_strategy", dsa_strategy.empty() ? "none" : dsa_strategy},
+            {"model", model}};
+  if (method_spec(method).objective == ObjectiveKind::gradient)
+    j["gradient_matching"] = {{"outer_loop", gm.outer_loop}, {"inner_loop", gm.inner_loop}, {"metric", gm.metric},
+                              {"lr_net", gm.lr_net}, {"batch_train", gm.batch_train}};
+  j["eval"] = {{"model", eval.model}, {"epochs", eval.train.epochs}, {"num_eval", eval.num_eval}, {"aug", eval_aug},
+               {"every", eval_every}};
+  j["checkpoint_every"] = checkpoint_every;
+  j["seed"] = seed;
+  j["device"] = device_name(device);
+  return j;
+}
+
+namespace {
+
+// "--flag: value V is out of range; allowed: ...".
+template <class T> void check_flag(bool ok, const char* flag, const T& value, const char* allowed) {
+  LOCO_CHECK(ok, flag, ": ", value, " is out of range; allowed: ", allowed);
+}
+void check_count(const std::optional<int64_t>& v, const char* flag, int64_t lo) {
+  if (!v) return;
+  std::ostringstream allowed;
+  allowed << "an integer ≥ " << lo;
+  check_flag(*v >= lo, flag, *v, allowed.str().c_str());
+}
+void check_rate(const std::optional<double>& v, const char* flag) {
+  if (v) check_flag(std::isfinite(*v) && *v > 0, flag, *v, "a finite number > 0");
+}
+
+// a·b for non-negative counts, or max() when it would overflow.
+int64_t mul_sat(int64_t a, int64_t b) {
+  if (a == 0 || b == 0) return 0;
+  return a > std::numeric_limits<int64_t>::max() / b ? std::numeric_limits<int64_t>::max() : a * b;
+}
+
+// A network name the dataset's images fit (built once, small, to ask it); `need_embed` for DM.
+void check_network(const std::string& name, const char* flag, const DatasetInfo& data, bool need_embed) {
+  std::unique_ptr<models::Module> net;
+  try {
+    Generator g(0, 0);
+    net = models::make_network(name, data.channels, data.classes, data.height, g);
+  } catch (const Error& e) {
+    LOCO_FAIL(flag, " ", name, ": ", e.what());
+  }
+  LOCO_CHECK(!need_embed || net->has_embed(), flag, " ", name,
+             ": distribution matching needs a network with an embedding (", name, " has none)");
+}
+
+// At most this many floats in a synthetic set (64 GiB): a larger --ipc is a typo, not a plan.
+constexpr int64_t kMaxSetFloats = int64_t{1} << 34;
+
+}  // namespace
+
+CondenseConfig resolve_condense(const CondenseRequest& r, const DatasetInfo& data) {
+  const MethodSpec& m = method_spec(r.method);
+  LOCO_CHECK(r.preset == "paper" || r.preset == "cpu-quick", "--preset: expected paper or cpu-quick, got '", r.preset,
+             "'");
+  const bool paper = r.preset == "paper";
+  check_flag(r.ipc >= 1, "--ipc", r.ipc, "an integer ≥ 1");
+  check_count(r.iterations, "--iterations", 0);
+  check_count(r.batch_real, "--batch-real", 1);
+  check_count(r.max_batch, "--max-batch", 0);
+  check_count(r.outer_loop, "--outer-loop", 1);
+  check_count(r.inner_loop, "--inner-loop", 0);
+  check_count(r.eval_epochs, "--eval-epochs", 0);
+  check_count(r.num_eval, "--num-eval", 0);
+  check_flag(r.eval_every >= 0, "--eval-every", r.eval_every, "an integer ≥ 0 (0: only at the end)");
+  check_flag(r.checkpoint_every >= 0, "--checkpoint-every", r.checkpoint_every, "an integer ≥ 0 (0: only at the end)");
+  check_rate(r.lr_img, "--lr-img");
+  check_rate(r.lr_net, "--lr-net");
+
+  CondenseConfig c;
+  c.method = m.name;
+  c.preset = r.preset;
+  c.dataset = data.name;
+  c.ipc = r.ipc;
+  const int64_t h = data.height, w = data.width;
+  if (m.lowrank) {
+    c.rank = r.rank.value_or(data.name == "TinyImageNet" ? 4 : 2);
+    std::ostringstream allowed;
+    allowed << "1 ≤ rank < min(H, W) = " << std::min(h, w) << " for " << data.name << "'s " << h << "×" << w
+            << " images";
+    check_flag(c.rank >= 1 && c.rank < std::min(h, w), "--rank", c.rank, allowed.str().c_str());
+    c.budget = parse_budget(r.budget.value_or("same-memory"));
+    c.images_per_class = lowrank_images_per_class(c.ipc, h, w, c.rank, c.budget);
+  } else {
+    LOCO_CHECK(!r.rank, "--rank is for the low-rank methods (lodm, lodc, lodsa), not ", m.name);
+    LOCO_CHECK(!r.budget, "--budget is for the low-rank methods (lodm, lodc, lodsa), not ", m.name);
+    c.images_per_class = c.ipc;
+  }
+  {
+    const int64_t per_image = m.lowrank ? data.channels * c.rank * (h + w) : data.channels * h * w;
+    const int64_t floats = mul_sat(mul_sat(c.images_per_class, data.classes), per_image);
+    std::ostringstream allowed;
+    allowed << "a set of at most " << (kMaxSetFloats >> 28) << " GiB; this one would hold " << c.images_per_class
+            << " images per class × " << data.classes << " classes";
+    check_flag(floats <= kMaxSetFloats, "--ipc", c.ipc, allowed.str().c_str());
+  }
+  c.iterations = r.iterations.value_or(paper ? m.paper_iterations : 200);
+  c.lr_img = r.lr_img.value_or(m.lr_img);
+  c.batch_real = r.batch_real.value_or(paper ? 256 : 64);
+  c.max_batch = r.max_batch.value_or(0);
+  c.init = r.init ? parse_init(*r.init) : m.init;
+  if (r.dsa_strategy) {
+    c.dsa_strategy = *r.dsa_strategy == "none" ? "" : *r.dsa_strategy;
+    try {
+      DsaStrategy::parse(c.dsa_strategy);
+    } catch (const Error& e) {
+      LOCO_FAIL("--dsa-strategy: ", e.what());
+    }
+  } else if (m.dsa) {
+    c.dsa_strategy = default_dsa_strategy(data.name);
+  }
+  c.model = r.model.value_or("ConvNet");
+  check_network(c.model, "--model", data, m.objective == ObjectiveKind::distribution);
+  if (m.objective == ObjectiveKind::gradient) {
+    std::pair<int64_t, int64_t> loops{r.outer_loop.value_or(0), r.inner_loop.value_or(0)};
+    if (!r.outer_loop || !r.inner_loop) {
+      const auto ref = gradient_matching_loops(c.ipc);  // the user's ipc, as the reference
+      if (!r.outer_loop) loops.first = ref.first;
+      if (!r.inner_loop) loops.second = ref.second;
+    }
+    c.gm = {.outer_loop = loops.first, .inner_loop = loops.second, .metric = r.metric.value_or("ours"),
+            .lr_net = r.lr_net.value_or(0.01)};
+    try {
+      parse_gm_metric(c.gm.metric);
+    } catch (const Error& e) {
+      LOCO_FAIL("--metric: ", e.what());
+    }
+  } else {
+    LOCO_CHECK(!r.outer_loop && !r.inner_loop && !r.metric && !r.lr_net,
+               "--outer-loop, --inner-loop, --metric and --lr-net are for gradient matching (dc, dsa, lodc, lodsa), not ",
+               m.name);
+  }
+
+  // Evaluation (spec/evaluation.md §1): the augmentation the method's reference script uses,
+  // then the epochs that go with it.
+  const std::string eval_model = r.eval_model.value_or("ConvNet");
+  check_network(eval_model, "--eval-model", data, false);
+  const std::string aug = r.eval_aug ? *r.eval_aug
+                          : m.objective == ObjectiveKind::gradient ? (m.dsa ? "dsa" : "dc")
+                          : c.dsa_strategy.empty()                 ? "dc"  // main_DM.py: get_daparam
+                                                                   : "dsa";
+  TrainSchedule probe;
+  try {
+    probe = evaluation_schedule(aug, 0, data.name, eval_model, c.dsa_strategy);
+  } catch (const Error& e) {
+    LOCO_FAIL("--eval-aug: ", e.what());
+  }
+  const bool augmented = !probe.dsa.none() || probe.dc_aug != "none";
+  probe.epochs = r.eval_epochs.value_or(paper ? (augmented ? 1000 : 300) : 300);
+  c.eval = {.model = eval_model, .num_eval = r.num_eval.value_or(paper ? 20 : 3), .train = probe};
+  c.eval_aug = augmentation_name(probe);
+  c.eval_every = r.eval_every;
+  c.checkpoint_every = r.checkpoint_every;
+  c.seed = r.seed;
+  c.device = r.device;
+  return c;
+}
+
+EvalOptions resolve_gdumb(const GdumbRequest& r, const DatasetInfo& data) {
+  LOCO_CHECK(r.preset == "paper" || r.preset == "cpu-quick", "--preset: expected paper or cpu-quick, got '", r.preset,
+             "'");
+  const bool paper = r.preset == "paper";
+  check_count(r.eval_epochs, "--eval-epochs", 0);
+  check_count(r.num_eval, "--num-eval", 1);
+  check_network(r.model, "--model", data, false);
+  return {.model = r.model, .num_eval = r.num_eval.value_or(paper ? 3 : 1),
+          .train = evaluation_schedule("dsa", r.eval_epochs.value_or(paper ? 1000 : 300), data.name, r.model)};
+}
+
+}  // namespace loco::condense
