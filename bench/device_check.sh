@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU run, in one call of the device tool, from a pack made here by bench/device_pack.sh
 # (the H200 has no Eigen, CLI11, json, stb, gtest or benchmark, so nothing is built there):
-#   run(command="bash bench/device_check.sh", carry=["device-pack"], timeout_s=570)
+#   run(command="bash bench/device_check.sh", carry=["device-pack"], timeout_s=480)
 #   bash bench/device_check.sh --dry-run    here, on a CPU machine: every path, the library lookup
 #                                           and the table, each CUDA stage reporting no device
 #   bash bench/device_check.sh --libs-only  the library lookup and ldd alone

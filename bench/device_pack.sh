@@ -10,7 +10,8 @@
 #             CUDA test: CudaVsCpu.* and IoTest.SafetensorsSavesCudaTensorsThroughTheHost)
 #   lib/      libbenchmark.so.1debian: Debian ships Google Benchmark only as a shared library
 #   lib/fallback/  libgomp.so.1 and libz.so.1 from here, used there only if the device lacks them
-#   peer/peer.py   ../shared/peer/peer.py (../shared does not travel)
+#   peer/peer.py   ../shared/peer/peer.py (../shared does not travel), its --generated images
+#             drawn on the CPU (see below)
 #   MANIFEST  commit, flags, the cuDNN/cuBLAS versions built against, each program's NEEDED list
 # No CTest files and no data: device_check.sh runs the gtest binaries directly (CTest files hold
 # this build's absolute paths), the CUDA tests draw their inputs from Philox, and the timing runs
@@ -60,6 +61,17 @@ for p in loco bench/cuda_bench tests/ops_test tests/engine_test; do
   strip --strip-unneeded "$PACK/bin/$(basename "$p")"
 done
 cp "$PEER" "$PACK/peer/peer.py"
+chmod u+w "$PACK/peer/peer.py"
+# peer.py's --generated draws its images with a CPU torch.Generator, but its --device cuda sets
+# torch.set_default_device('cuda'), so torch.randn would ask that CPU generator for CUDA numbers,
+# which PyTorch refuses ("Expected a 'cuda' device type for generator"). The pack's copy draws
+# them on the CPU, the numbers of --device cpu, and peer moves them to the GPU as before.
+sed -i 's/torch\.randn(\([^)]*\), generator=g)/torch.randn(\1, generator=g, device="cpu")/g' "$PACK/peer/peer.py"
+peer_note="copied from $PEER"
+if ! cmp -s "$PEER" "$PACK/peer/peer.py"; then
+  peer_note+=", --generated images drawn on the CPU ($(grep -o 'generator=g, device="cpu"' "$PACK/peer/peer.py" | wc -l) randn calls)"
+  echo "peer.py: the pack's copy draws --generated images on the CPU (see device_pack.sh)"
+fi
 
 # The shared libraries the programs need that are neither system, CUDA nor the device's venv.
 lib_of() { ldd "$PACK/bin/$1" | awk -v so="$2" '$1 == so && $3 ~ /^\// { print $3 }'; }
@@ -89,6 +101,7 @@ cublas_v=$(version_of "$CUDA_HOME/include/cublas_api.h" CUBLAS_VER_ MAJOR MINOR 
   echo "nvcc        $("$CUDA_HOME"/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
   echo "cudnn_built $cudnn_v"
   echo "cublas_built $cublas_v"
+  echo "peer        $peer_note"
   echo "glibc_max   $(objdump -T "$PACK"/bin/* | grep -oE 'GLIBC_[0-9.]+' | sort -uV | tail -1)"
   for b in "$PACK"/bin/*; do
     echo "needed      $(basename "$b"): $(readelf -d "$b" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
@@ -111,11 +124,14 @@ du -b "$PACK"/bin/* "$PACK"/lib/*.so* "$PACK"/lib/fallback/* | awk '{ printf "  
 [ $((pack_b + tree_b)) -le $((LIMIT_MIB * 1048576)) ] ||
   die "pack + checkout is over $LIMIT_MIB MiB: the device tool refuses more than 64"
 
-cat <<EOF
+cat << EOF
 
-== the device call (one run; device_check.sh ends within ${DEADLINE_S:-450} s, so this leaves time
-   for the machine's start and a margin; the table is in \$OUT/table.txt)
-run(command="bash bench/device_check.sh", carry=["$PACK"], timeout_s=570)
-   check it here first, on this CPU machine (no GPU: every CUDA stage reports so, the table is printed):
-bash bench/device_check.sh --dry-run
+== the device call: one run of the device tool, from this checkout (the tool sends the session's
+   own checkout: make the pack there). device_check.sh ends within 420 s; timeout_s leaves 60 s
+   more. The table comes back in \$OUT/table.txt, the whole output in \$OUT/summary.txt.
+   command:   bash bench/device_check.sh
+   carry:     ["$PACK"]
+   timeout_s: 480
+== first, here (no GPU: each CUDA stage reports so, and the table is still printed):
+   bash bench/device_check.sh --dry-run
 EOF
