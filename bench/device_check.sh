@@ -34,7 +34,7 @@
 # Exit: 0 when every stage passed; 1 when one failed; 3 when a library or pack file is missing.
 # With --dry-run: 0 when the pack is complete, its libraries resolve and the table was printed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 DRY_RUN=${DRY_RUN:-0}
 LIBS_ONLY=0
 for a in "$@"; do
@@ -298,7 +298,7 @@ kernels() {
   if timed_out "$rc"; then note kernels "failed: timed out after $B s"
   elif [ "$rc" -ne 0 ] || [ "${n:-0}" -eq 0 ]; then note kernels "$(reason "$WORK/cuda_bench.txt")"
   elif [ "$nerr" -eq "$n" ] && grep -qE "$NO_DEVICE" "$OUT/cuda_bench.json"; then
-    note kernels "no device: every benchmark skipped ($(grep -m1 -oE "$NO_DEVICE[^\"]*" "$OUT/cuda_bench.json"))"
+    note kernels "no device: every benchmark skipped ($(grep -m1 -oE "(${NO_DEVICE})[^\"]*" "$OUT/cuda_bench.json"))"
   elif [ "$nerr" -gt 0 ]; then note kernels "failed: $nerr benchmarks gave an error (see the table)"
   else note kernels ok; fi
 }
