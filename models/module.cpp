@@ -12,7 +12,7 @@
 namespace loco::models {
 
 Module::Module(std::string name, int64_t channel, int64_t classes, int64_t im_size, ModuleOptions o)
-    : name_(std::move(name)), channel_(channel), classes_(classes), im_size_(im_size), opts_(o) {
+    : name_(std::move(name)), channel_(channel), im_size_(im_size), opts_(o) {
   LOCO_CHECK(channel >= 1 && classes >= 1 && im_size >= 1, name_, ": invalid size (channel ", channel, ", classes ",
              classes, ", im_size ", im_size, ")");
   LOCO_CHECK(is_floating(o.dtype), name_, ": parameters must be f32 or f64, got ", o.dtype);
@@ -118,18 +118,6 @@ void Module::finish(Generator& g, int64_t feature_dim, bool has_embed) {
       off += 2 * c;
     }
   }
-}
-
-Tensor Module::flat_grad() const {
-  Tensor g = zeros(flat_.shape(), flat_.dtype(), flat_.device());
-  const size_t esz = dtype_size(flat_.dtype());
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const Tensor gi = params_[i].grad();
-    if (!gi.defined()) continue;
-    LOCO_CHECK(gi.dtype() == g.dtype(), name_, ".flat_grad: gradient of ", specs_[i].name, " is ", gi.dtype());
-    copy_bytes(static_cast<char*>(g.raw()) + specs_[i].offset * esz, g.device(), gi.raw(), gi.device(), gi.nbytes());
-  }
-  return g;
 }
 
 void Module::load_flat_parameters(const Tensor& flat) {

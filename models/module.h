@@ -61,9 +61,6 @@ class Module {
   const std::string& name() const { return name_; }
   // The registry names a network by what it was asked for ("ConvNetBN"), for messages and reports.
   void set_name(std::string n) { name_ = std::move(n); }
-  int64_t in_channels() const { return channel_; }
-  int64_t num_classes() const { return classes_; }
-  int64_t im_size() const { return im_size_; }
   Device device() const { return opts_.device; }
   DType dtype() const { return opts_.dtype; }
 
@@ -73,8 +70,6 @@ class Module {
   int64_t num_parameters() const { return flat_.numel(); }
   // The one buffer, [P], no autograd: write into it to update every parameter at once.
   const Tensor& flat_parameters() const { return flat_; }
-  // A fresh [P] tensor of the current gradients (zero where a parameter has none).
-  Tensor flat_grad() const;
   // Copies a [P] vector into the parameters (MTT's start epoch, checkpoints).
   void load_flat_parameters(const Tensor& flat);
   // Copies parameters by name (as parameter_names() gives them, e.g. from a safetensors file
@@ -142,7 +137,7 @@ class Module {
   void check_params(const std::vector<Tensor>& p, const char* who) const;
 
   std::string name_;
-  int64_t channel_, classes_, im_size_;
+  int64_t channel_, im_size_;
   ModuleOptions opts_;
   std::vector<Spec> specs_;
   std::vector<std::string> param_names_, bn_names_;

@@ -9,6 +9,7 @@
 
 #include "cl/gdumb.h"
 #include "condense/presets.h"
+#include "tests/harness/scratch_dir.h"
 #include "tests/harness/tiny_data.h"
 
 namespace loco::cl {
@@ -16,11 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string work_dir(const char* name) {
-  return (fs::temp_directory_path() / ("loco_cl_" + std::to_string(::getpid()) + "_" + name)).string();
-}
+using Gdumb = testing::ScratchDirTest;
 
-TEST(Gdumb, ClassSubsetKeepsOnlyTheClassesAskedFor) {
+TEST_F(Gdumb, ClassSubsetKeepsOnlyTheClassesAskedFor) {
   const auto d = testing::tiny_dataset(4, 1);
   const condense::Dataset s = class_subset(d.train, {7, 2}, true);
   EXPECT_EQ(s.classes, 2);
@@ -35,9 +34,9 @@ TEST(Gdumb, ClassSubsetKeepsOnlyTheClassesAskedFor) {
   EXPECT_THROW(class_subset(d.train, {10}, true), Error);
 }
 
-TEST(Gdumb, MemoriesStayWithinTheirBytesAndKeepTheClassIds) {
+TEST_F(Gdumb, MemoriesStayWithinTheirBytesAndKeepTheClassIds) {
   const auto d = testing::tiny_dataset(10, 1);
-  const std::string dir = work_dir("memory");
+  const std::string dir = path("memory");
   for (const char* method : {"random", "lodm", "dm"}) {
     SCOPED_TRACE(method);
     MemoryOptions o{.method = method, .memory_per_class = 1};
@@ -52,12 +51,11 @@ TEST(Gdumb, MemoriesStayWithinTheirBytesAndKeepTheClassIds) {
     EXPECT_EQ(m.images.dim(0), static_cast<int64_t>(y.size()));
     EXPECT_EQ(m.images.dim(0), std::string(method) == "lodm" ? 14 : 2);  // 7 rank-2 images in one image's bytes
   }
-  fs::remove_all(dir);
 }
 
-TEST(Gdumb, TrainsOnTheMemoryAndBeatsChanceAfterEveryTask) {
+TEST_F(Gdumb, TrainsOnTheMemoryAndBeatsChanceAfterEveryTask) {
   const auto d = testing::tiny_dataset(12, 6);
-  const std::string dir = work_dir("run");
+  const std::string dir = path("run");
   const GdumbOptions o{.tasks = 5, .seeds = 2, .seed = 1,
                        .eval = {.model = "ConvNetW32", .num_eval = 1, .train = {.epochs = 15}}};
   const GdumbCurve c = run_gdumb(d, {.method = "random", .memory_per_class = 3}, o, dir);
@@ -71,7 +69,6 @@ TEST(Gdumb, TrainsOnTheMemoryAndBeatsChanceAfterEveryTask) {
     ASSERT_EQ(s.accuracies.size(), 1u);
     EXPECT_GT(s.accuracies[0], 1.0 / static_cast<double>(s.classes_seen) + 0.25);
   }
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -10,19 +10,14 @@
 
 #include "condense/driver.h"
 #include "engine/ops.h"
+#include "tests/harness/compare.h"
+#include "tests/harness/scratch_dir.h"
 #include "tests/harness/tiny_data.h"
 
 namespace loco::condense {
 namespace {
 
 namespace fs = std::filesystem;
-
-double rel_err(const Tensor& a, const Tensor& b) {
-  const auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  double num = 0, den = 0;
-  for (size_t i = 0; i < x.size(); ++i) num += (x[i] - y[i]) * (x[i] - y[i]), den += double(y[i]) * y[i];
-  return std::sqrt(num / den);
-}
 
 TEST(Budget, SameMemoryIsTheMostImagesThatFitTheBytes) {
   struct Row {
@@ -63,7 +58,7 @@ TEST(LowRankInit, TruncatedSvdReproducesARankRImageExactly) {
     truncated_svd_factors(x, r, a, b);
     EXPECT_EQ(a.shape(), (Shape{3, 2, 28, r}));
     EXPECT_EQ(b.shape(), (Shape{3, 2, r, 20}));
-    EXPECT_LT(rel_err(lowrank_reconstruct(a, b), x), 1e-5) << "rank " << r;
+    EXPECT_LT(testing::rel_error(lowrank_reconstruct(a, b), x), 1e-5) << "rank " << r;
   }
 }
 
@@ -89,7 +84,7 @@ TEST(LowRankInit, RealInitStartsFromRealImagesNotNoise) {
   Generator again(2, 0);
   s.rank = 0;
   const auto pixels = make_synthetic_set(s, &d.train, &index, again);
-  const double e = rel_err(set->images(), pixels->images());
+  const double e = testing::rel_error(set->images(), pixels->images());
   EXPECT_LT(e, 0.5) << "the low-rank real init is far from the real images";
   EXPECT_GT(e, 0.0);
   EXPECT_EQ(set->floats_stored(), 30 * 4 * 56);
@@ -145,17 +140,9 @@ TEST(Methods, NamesAndLoops) {
   EXPECT_THROW(gradient_matching_loops(3), Error);
 }
 
-class DriverTest : public ::testing::Test {
+class DriverTest : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("loco_driver_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-  std::string dir(const std::string& n) const { return (root_ / n).string(); }
-  fs::path root_;
+  std::string dir(const std::string& n) const { return path(n); }
 };
 
 CondenseConfig tiny_config(const std::string& method) {

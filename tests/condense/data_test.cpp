@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "condense/data/dataset.h"
+#include "tests/harness/scratch_dir.h"
 
 // Static copies: the engine and the reader carry their own stb, and these must not clash.
 #define STB_IMAGE_STATIC
@@ -38,19 +39,7 @@ namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 
-class DataTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("loco_data_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& rel) const { return (dir_ / rel).string(); }
-  fs::path dir_;
-};
+using DataTest = testing::ScratchDirTest;
 
 void write_bytes(const std::string& p, const Bytes& b) {
   fs::create_directories(fs::path(p).parent_path());

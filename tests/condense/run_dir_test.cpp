@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "condense/run_dir.h"
+#include "tests/harness/scratch_dir.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -16,18 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RunDirTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("loco_rundir_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-  std::string dir(const std::string& name) const { return (root_ / name).string(); }
-  fs::path root_;
-};
+using RunDirTest = testing::ScratchDirTest;
 
 std::string slurp(const std::string& p) {
   std::ifstream f(p);
@@ -36,46 +26,46 @@ std::string slurp(const std::string& p) {
 
 TEST_F(RunDirTest, CommitMovesTheFinishedRunIntoPlace) {
   {
-    RunDir run(dir("a"), false);
+    RunDir run(path("a"), false);
     run.write_json("report.json", {{"x", 1}});
     run.append_log({{"it", 0}});
     run.append_log({{"it", 1}});
-    EXPECT_FALSE(fs::exists(dir("a"))) << "visible under the final name before commit";
+    EXPECT_FALSE(fs::exists(path("a"))) << "visible under the final name before commit";
     run.commit();
   }
-  EXPECT_TRUE(fs::exists(dir("a") + "/report.json"));
-  EXPECT_FALSE(fs::exists(dir("a.partial")));
-  EXPECT_EQ(slurp(dir("a") + "/log.jsonl"), "{\"it\":0}\n{\"it\":1}\n");
+  EXPECT_TRUE(fs::exists(path("a") + "/report.json"));
+  EXPECT_FALSE(fs::exists(path("a.partial")));
+  EXPECT_EQ(slurp(path("a") + "/log.jsonl"), "{\"it\":0}\n{\"it\":1}\n");
 }
 
 TEST_F(RunDirTest, AnUncommittedRunLeavesNothing) {
   {
-    RunDir run(dir("b"), false);
+    RunDir run(path("b"), false);
     run.write_json("report.json", {{"x", 1}});
   }
-  EXPECT_FALSE(fs::exists(dir("b")));
-  EXPECT_FALSE(fs::exists(dir("b.partial")));
+  EXPECT_FALSE(fs::exists(path("b")));
+  EXPECT_FALSE(fs::exists(path("b.partial")));
 }
 
 TEST_F(RunDirTest, AnExistingRunIsKeptUnlessForced) {
-  fs::create_directories(dir("c"));
-  std::ofstream(dir("c") + "/report.json") << "old";
+  fs::create_directories(path("c"));
+  std::ofstream(path("c") + "/report.json") << "old";
   try {
-    RunDir run(dir("c"), false);
+    RunDir run(path("c"), false);
     ADD_FAILURE() << "an existing run directory was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(dir("c")), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path("c")), std::string::npos) << e.what();
   }
-  EXPECT_EQ(slurp(dir("c") + "/report.json"), "old");
+  EXPECT_EQ(slurp(path("c") + "/report.json"), "old");
   {
-    RunDir run(dir("c"), true);
-    EXPECT_EQ(slurp(dir("c") + "/report.json"), "old") << "replaced before the new run finished";
+    RunDir run(path("c"), true);
+    EXPECT_EQ(slurp(path("c") + "/report.json"), "old") << "replaced before the new run finished";
     run.write_json("report.json", {{"new", true}});
     run.commit();
   }
-  EXPECT_NE(slurp(dir("c") + "/report.json").find("new"), std::string::npos);
-  EXPECT_FALSE(fs::exists(dir("c.old")));
+  EXPECT_NE(slurp(path("c") + "/report.json").find("new"), std::string::npos);
+  EXPECT_FALSE(fs::exists(path("c.old")));
 }
 
 TEST_F(RunDirTest, PixelAndLowRankSetsReloadToTheSameImages) {
@@ -85,37 +75,37 @@ TEST_F(RunDirTest, PixelAndLowRankSetsReloadToTheSameImages) {
   const Tensor images = rand_normal({6, 1, 28, 28}, g);
   const Tensor a = rand_normal({6, 1, 28, 2}, g), b = rand_normal({6, 1, 2, 28}, g);
   {
-    RunDir run(dir("pix"), false);
+    RunDir run(path("pix"), false);
     save_set(run, images, Tensor(), Tensor(), labels, 3, {{"method", "random"}, {"dataset", "FashionMNIST"}}, mean,
              stdev);
     run.commit();
-    RunDir low(dir("low"), false);
+    RunDir low(path("low"), false);
     save_set(low, Tensor(), a, b, labels, 3, {{"method", "lodm"}, {"dataset", "FashionMNIST"}}, mean, stdev);
     low.commit();
   }
-  const SavedSet p = load_set(dir("pix"));
+  const SavedSet p = load_set(path("pix"));
   EXPECT_EQ(p.images.to_vector<float>(), images.to_vector<float>());
   EXPECT_EQ(p.labels.to_vector<int64_t>(), labels.to_vector<int64_t>());
   EXPECT_EQ(p.metadata.at("dataset"), "FashionMNIST");
   EXPECT_EQ(parse_floats(p.metadata.at("std"), "std"), stdev);
   EXPECT_EQ(p.floats_stored(), 6 * 784);
-  EXPECT_TRUE(fs::exists(dir("pix") + "/grid.png"));
+  EXPECT_TRUE(fs::exists(path("pix") + "/grid.png"));
 
-  const SavedSet l = load_set(dir("low") + "/synset.safetensors");
+  const SavedSet l = load_set(path("low") + "/synset.safetensors");
   ASSERT_TRUE(l.a.defined());
   EXPECT_EQ(l.floats_stored(), 6 * 2 * 56);
   EXPECT_EQ(l.images.to_vector<float>(), lowrank_reconstruct(a, b).to_vector<float>());
-  EXPECT_TRUE(fs::exists(dir("low") + "/grid.png"));
+  EXPECT_TRUE(fs::exists(path("low") + "/grid.png"));
 }
 
 TEST_F(RunDirTest, LoadingAMissingOrForeignFileNamesIt) {
   try {
-    load_set(dir("nothing"));
+    load_set(path("nothing"));
     ADD_FAILURE();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("nothing"), std::string::npos) << e.what();
   }
-  RunDir run(dir("foreign"), false);
+  RunDir run(path("foreign"), false);
   save_safetensors(run.path("synset.safetensors"), {{"weights", zeros({3})}});
   try {
     load_set(run.path("synset.safetensors"));

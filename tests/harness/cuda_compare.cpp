@@ -32,33 +32,6 @@ Tensor randu32(const Shape& s, uint64_t stream, double lo, double hi) {
   return rand_uniform(s, g, lo, hi);
 }
 
-namespace {
-std::vector<double> host_f64(const Tensor& t) {
-  const Tensor h = t.to(Device::cpu);
-  if (h.dtype() == DType::f64) return h.to_vector<double>();
-  if (h.dtype() == DType::i64) {
-    const auto v = h.to_vector<int64_t>();
-    return {v.begin(), v.end()};
-  }
-  const auto v = h.to_vector<float>();
-  return {v.begin(), v.end()};
-}
-}  // namespace
-
-void expect_close(const Tensor& out, const Tensor& ref, double tol, const std::string& what) {
-  ASSERT_EQ(out.shape(), ref.shape()) << what;
-  const auto o = host_f64(out), r = host_f64(ref);
-  double num = 0, den = 0;
-  for (size_t i = 0; i < o.size(); ++i) {
-    ASSERT_TRUE(std::isfinite(o[i])) << what << ": element " << i << " is " << o[i] << " (never written?)";
-    num += (o[i] - r[i]) * (o[i] - r[i]);
-    den += r[i] * r[i];
-  }
-  if (o.empty()) return;
-  ASSERT_GT(den, 0.0) << what << ": the CPU reference is all zeros, so the comparison would say nothing";
-  EXPECT_LE(std::sqrt(num / den), tol) << what << ": relative error against the CPU";
-}
-
 void expect_cuda_matches_cpu(const MultiFn& f, const std::vector<Tensor>& inputs, const CudaCompareOptions& o) {
   const std::vector<Tensor> ref = f(inputs);
   std::vector<Tensor> dev_in;

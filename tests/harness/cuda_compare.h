@@ -12,6 +12,7 @@
 
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "tests/harness/compare.h"
 
 namespace loco::testing {
 
@@ -25,8 +26,6 @@ class CudaTest : public ::testing::Test {
 Tensor randn32(const Shape& s, uint64_t stream, double scale = 1.0);
 Tensor randu32(const Shape& s, uint64_t stream, double lo, double hi);
 
-// Fails on a non-finite element of `out`, on ‖ref‖ = 0 and on a relative error above tol.
-void expect_close(const Tensor& out, const Tensor& ref, double tol, const std::string& what);
 
 using MultiFn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 

@@ -10,11 +10,14 @@
 #include <limits>
 
 #include "kernels/conv2d.h"
+#include "tests/harness/compare.h"
 #include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
 namespace {
+
+using testing::leaf;
 
 using kernels::Conv2dShape;
 using testing::expect_gradcheck;
@@ -224,8 +227,6 @@ TEST(Conv2d, BwdWeightIsDeterministic) {
 using testing::expect_cuda_matches_cpu;
 using testing::randn32;
 
-// A leaf copy of a harness input (CPU or CUDA), so gradients can be taken with respect to it.
-Tensor leaf(const Tensor& t) { return t.detach().requires_grad_(); }
 
 struct ConvCase {
   int64_t N, C, H, W, K, R, S, stride, pad;

@@ -7,11 +7,14 @@
 #include <cmath>
 #include <string>
 
+#include "tests/harness/compare.h"
 #include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
 namespace {
+
+using testing::leaf;
 
 using testing::CheckOptions;
 using testing::expect_gradcheck;
@@ -164,7 +167,6 @@ TEST(GradGradCheck, DmDistance) {
 using testing::expect_cuda_matches_cpu;
 using testing::randn32;
 
-Tensor leaf(const Tensor& t) { return t.detach().requires_grad_(); }
 
 constexpr GmMetric kMetrics[] = {GmMetric::ours, GmMetric::mse, GmMetric::cos};
 

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 #include <gtest/gtest-spi.h>
 
+#include <cmath>
 #include <functional>
 #include <string>
 
+#include "tests/harness/compare.h"
 #include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
@@ -348,3 +350,26 @@ TEST_F(CudaVsCpu, TransposeLast2) {
 
 }  // namespace
 }  // namespace loco
+
+namespace loco::testing {
+namespace {
+
+// The comparison helpers themselves: a report that says where two results part, and an
+// expect_close that fails on the cases that would otherwise pass silently.
+TEST(Harness, MismatchReportNamesTheWorstIndexAndTheFirstPairs) {
+  const Tensor ref = from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, Shape{2, 3});
+  const Tensor out = from_vector(std::vector<float>{1, 2.5f, 3, 4, 5, 9}, Shape{2, 3});
+  const std::string r = mismatch_report(out, ref);
+  EXPECT_NE(r.find("worst |out − ref| 3 at index 5 [1,2]"), std::string::npos) << r;
+  EXPECT_NE(r.find("[0,1] 2.5 vs 2"), std::string::npos) << r;
+  EXPECT_NEAR(rel_error(out, ref), std::sqrt(0.25 + 9.0) / std::sqrt(91.0), 1e-12);
+  EXPECT_EQ(rel_error(ref, ref), 0.0);
+  EXPECT_TRUE(std::isinf(rel_error(out, zeros(Shape{2, 3}))));
+  EXPECT_EQ(max_abs_diff(out, ref), 3.0);
+  EXPECT_NONFATAL_FAILURE(expect_close(out, ref, 1e-3, "x"), "worst |out − ref| 3 at index 5");
+  EXPECT_FATAL_FAILURE(expect_close(from_vector(std::vector<float>{1, 2}, Shape{2}), zeros(Shape{2}), 1.0, "z"),
+                       "all zeros");
+}
+
+}  // namespace
+}  // namespace loco::testing

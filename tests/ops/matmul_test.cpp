@@ -9,11 +9,14 @@
 #include <limits>
 
 #include "kernels/matmul.h"
+#include "tests/harness/compare.h"
 #include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
 namespace {
+
+using testing::leaf;
 
 using testing::expect_gradcheck;
 using testing::expect_gradgradcheck;
@@ -310,7 +313,6 @@ TEST(GradGradCheck, Linear) {
 using testing::expect_cuda_matches_cpu;
 using testing::randn32;
 
-Tensor leaf(const Tensor& t) { return t.detach().requires_grad_(); }
 
 // y = prod(a, b) and ⟨v, y⟩'s gradients with respect to a and b.
 template <class Prod> V product_and_grads(const V& v, const Prod& prod) {

@@ -5,11 +5,14 @@
 
 #include <cmath>
 
+#include "tests/harness/compare.h"
 #include "tests/harness/cuda_compare.h"
 #include "tests/harness/gradcheck.h"
 
 namespace loco {
 namespace {
+
+using testing::leaf;
 
 using testing::expect_gradcheck;
 using testing::expect_gradgradcheck;
@@ -298,7 +301,6 @@ using testing::expect_cuda_matches_cpu;
 using testing::randn32;
 using testing::randu32;
 
-Tensor leaf(const Tensor& t) { return t.detach().requires_grad_(); }
 
 // Inputs x (mean away from 0), γ, β, and a cotangent v for ⟨v, y⟩.
 V norm_inputs(const Shape& xs, const Shape& affine, uint64_t seed) {
