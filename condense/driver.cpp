@@ -91,10 +91,18 @@ int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet
   return done;
 }
 
+// Where a run that went bad stands: its last good checkpoint, if one was written yet.
+std::string last_good_state(int64_t it, const RunDir& run) {
+  std::error_code ec;
+  const bool saved = std::filesystem::exists(run.path(kCheckpoint), ec);
+  return " at iteration " + std::to_string(it) +
+         (saved ? "; the checkpoint in " + run.dir() + " holds the last good state"
+                : "; no checkpoint was written before it");
+}
+
 // A non-finite loss or set parameter ends the run here, before the checkpoint would take it.
 void check_finite(int64_t it, double loss, const SyntheticSet& set, const RunDir& run) {
-  const std::string where = " at iteration " + std::to_string(it) + "; the checkpoint in " + run.dir() +
-                            " holds the last good state (a smaller --lr-img may help)";
+  const std::string where = last_good_state(it, run) + " (a smaller --lr-img may help)";
   LOCO_CHECK(std::isfinite(loss), "the loss became ", loss, where);
   const auto& params = set.parameters();
   for (size_t i = 0; i < params.size(); ++i) {
@@ -203,8 +211,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     check_finite(it, st.loss, *out.set, run);
     if (st.learned_lr)
       LOCO_CHECK(std::isfinite(*st.learned_lr) && *st.learned_lr > 0, "syn_lr became ", *st.learned_lr,
-                 " at iteration ", it, "; the checkpoint in ", run.dir(),
-                 " holds the last good state (a smaller --lr-lr may help)");
+                 last_good_state(it, run), " (a smaller --lr-lr may help)");
     out.last_loss = st.loss;
     Json line = {{"it", it}, {"loss", st.loss}, {"seconds", secs}, {"images", st.images}};
     if (st.learned_lr) line["syn_lr"] = *st.learned_lr;

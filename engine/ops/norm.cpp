@@ -1,9 +1,14 @@
 // Normalisation ops (engine/ops/norm.h): group / instance / layer norm on the group_norm kernels
 // (layer norm is one group over C·H·W with an elementwise affine), batch norm on its own pair.
 // Shape letters: N batch, C channels, S = H·W (any trailing dims), G groups.
-// Each op is one tape node over (x, γ, β). Its backward runs the fused kernel when not
-// recording, and otherwise the same formula in ops, with x̂ recomputed from x:
+// Each op is one tape node over (x, γ, β). Its backward is the formula
 //   dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ;  dγ = Σ dy·x̂;  dβ = Σ dy.
+// Not recording, the fused kernel computes it. Recording (the backward will be differentiated
+// again: gradient matching, MTT's unroll), dx and dγ still come from the fused kernel, each as
+// one op whose own backward is that of the formula in ops, recomputed from (dy, x, γ) with x̂
+// from x: the first derivative at kernel speed, keeping only its inputs alive (a long MTT unroll
+// kept a dozen activation-sized intermediates per norm and step), the second exactly the
+// composed formula's. A third derivative through it is refused, naming the op.
 // Ops used in the composed backward: reshape, mean, sum_to, sub, mul, affine, rsqrt (all closed).
 // Batch norm in eval mode is a per-channel affine built from ops, so its backward is automatic.
 #include "engine/ops/norm.h"
@@ -60,6 +65,34 @@ std::vector<Tensor> norm_backward_composed(const Tensor& dy, const Tensor& x, co
   return {dx, dgamma, dbeta};
 }
 
+// The composed formula's vector-Jacobian product for output `which` (0: dx, 1: dγ) with respect
+// to the node's first `inputs` of (dy, x, γ), on detached copies: partial derivatives, as a
+// node's backward needs.
+std::vector<Tensor> composed_vjp(const char* name, int which, const Tensor& seed, const Tensor& dy_in,
+                                 const Tensor& x_in, const Tensor& gamma_in, size_t inputs, const NeedsGrad& needs,
+                                 const Shape& beta_shape, const NormSpec& sp, double eps) {
+  LOCO_CHECK(!grad_enabled(), name, ": a third derivative through the norm's backward is not supported");
+  GradModeGuard on(true);
+  const std::vector<Tensor> in{dy_in, x_in, gamma_in};
+  std::vector<Tensor> leaves;
+  for (const Tensor& t : in) leaves.push_back(t.defined() ? t.detach().requires_grad_() : Tensor());
+  NeedsGrad only;
+  only[static_cast<size_t>(which)] = true;
+  const Tensor y = norm_backward_composed(leaves[0], leaves[1], leaves[2], beta_shape, sp, eps, only)[static_cast<size_t>(which)];
+  std::vector<Tensor> wrt;
+  for (size_t i = 0; i < inputs; ++i)
+    if (needs[i] && leaves[i].defined()) wrt.push_back(leaves[i]);
+  const std::vector<Tensor> g = wrt.empty() ? std::vector<Tensor>{} : grad(y, wrt, {.allow_unused = true, .seed = seed});
+  std::vector<Tensor> out(inputs);
+  size_t k = 0;
+  for (size_t i = 0; i < inputs; ++i) {
+    if (!(needs[i] && leaves[i].defined())) continue;
+    out[i] = g[k].defined() ? g[k] : zeros_like(in[i]);
+    ++k;
+  }
+  return out;
+}
+
 void check_affine(const Tensor& x, const Tensor& p, const Shape& want, const char* op, const char* what) {
   if (!p.defined()) return;
   detail::check_same(x, p, op);
@@ -84,15 +117,25 @@ Tensor group_norm_impl(const char* name, const Tensor& x, int64_t n, int64_t c, 
   return record(name, y, {x, gamma, beta},
                 [=, mean_t = detail::saved_data(mean_t), rstd_t = detail::saved_data(rstd_t)](
                     const Tensor& dy, const NeedsGrad& needs) {
-                  if (grad_enabled()) return norm_backward_composed(dy, x, gamma, beta_shape, spec, eps, needs);
+                  const bool recording = grad_enabled();
                   Tensor dx = needs[0] ? empty_like(x) : Tensor();
                   Tensor dgamma = needs[1] ? empty_like(gamma) : Tensor();
-                  Tensor dbeta = needs[2] ? empty(beta_shape, x.dtype(), x.device()) : Tensor();
+                  Tensor dbeta = needs[2] && !recording ? empty(beta_shape, x.dtype(), x.device()) : Tensor();
                   dispatch_float(x.dtype(), name, [&]<class T>() {
                     LOCO_DISPATCH(x.device(), T, group_norm_bwd, out_or_null<T>(dx), out_or_null<T>(dgamma),
                                   out_or_null<T>(dbeta), dy.data<T>(), x.data<T>(), mean_t.data<T>(),
                                   rstd_t.data<T>(), data_or_null<T>(gamma), n, c, s, g);
                   });
+                  if (!recording) return std::vector<Tensor>{dx, dgamma, dbeta};
+                  if (needs[0])
+                    dx = record("group_norm_bwd_data", dx, {dy, x, gamma}, [=](const Tensor& seed, const NeedsGrad& nn) {
+                      return composed_vjp(name, 0, seed, dy, x, gamma, 3, nn, beta_shape, spec, eps);
+                    });
+                  if (needs[1])
+                    dgamma = record("group_norm_bwd_gamma", dgamma, {dy, x}, [=](const Tensor& seed, const NeedsGrad& nn) {
+                      return composed_vjp(name, 1, seed, dy, x, gamma, 2, nn, beta_shape, spec, eps);
+                    });
+                  if (needs[2]) dbeta = reshape(sum_to(dy, with_leading_one(spec.affine_view)), beta_shape);
                   return std::vector<Tensor>{dx, dgamma, dbeta};
                 });
 }
