@@ -129,6 +129,47 @@ TEST(Methods, EachLowersItsOwnObjective) {
   }
 }
 
+// The real side embedded in chunks of whole classes (ObjectiveContext::max_batch) gives the
+// one-pass loss and gradient to f32 rounding, uneven chunks included, and a fixed chunk size
+// repeats bit for bit.
+TEST(Methods, DistributionMatchingInChunksMatchesOnePass) {
+  const auto d = testing::tiny_dataset(16, 1);
+  const ClassIndex index(d.train.labels, 10);
+  for (const char* strategy : {"", "color_crop_cutout_flip_scale_rotate"}) {
+    SCOPED_TRACE(strategy);
+    struct Outcome {
+      double loss;
+      Tensor grad, images;
+    };
+    auto run = [&](int64_t max_batch, int iterations) {
+      const SetSpec s{.classes = 10, .per_class = 2, .init = Init::noise};
+      Generator g(3, 0);
+      auto set = make_synthetic_set(s, &d.train, &index, g);
+      const ObjectiveContext ctx{.train = &d.train, .index = &index, .model = "ConvNetW32",
+                                 .dsa = DsaStrategy::parse(strategy), .batch_real = 16, .max_batch = max_batch};
+      auto obj = make_distribution_matching(ctx);
+      Sgd opt(set->parameters(), {.lr = 1.0, .momentum = 0.5});
+      Outcome o{};
+      for (int it = 0; it < iterations; ++it) {
+        Generator gi(5, static_cast<uint64_t>(it));
+        o.loss = obj->iterate(*set, opt, gi).loss;
+        if (it == 0) o.grad = set->parameters()[0].grad().clone();
+      }
+      o.images = set->images().detach();
+      return o;
+    };
+    const Outcome whole = run(0, 1);         // 160 real images: one pass
+    const Outcome per_class = run(16, 1);    // ten chunks of one class
+    const Outcome uneven = run(48, 1);       // 3 + 3 + 3 + 1 classes
+    for (const Outcome* o : {&per_class, &uneven}) {
+      EXPECT_NEAR(o->loss, whole.loss, 1e-6 * std::abs(whole.loss));
+      EXPECT_LE(testing::rel_error(o->grad, whole.grad), 1e-5) << testing::mismatch_report(o->grad, whole.grad);
+    }
+    const Outcome a = run(48, 3), b = run(48, 3);
+    EXPECT_EQ(a.images.to_vector<float>(), b.images.to_vector<float>());
+  }
+}
+
 TEST(Methods, NamesAndLoops) {
   EXPECT_EQ(method_spec("lodm").lowrank, true);
   EXPECT_EQ(method_spec("dsa").dsa, true);

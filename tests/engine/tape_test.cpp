@@ -22,6 +22,27 @@ TEST(Tape, GradientsAccumulateForTensorsUsedTwice) {
   EXPECT_FALSE(x.grad().defined());
 }
 
+// slice's backward adds its rows into one gradient in place (Node::row_offset): several slices
+// of one leaf and of one intermediate, overlapping ones, and an intermediate whose gradient
+// also arrives whole from elsewhere (so the walk must copy before adding into it).
+TEST(Tape, SlicesOfOneTensorShareOneGradient) {
+  Tensor x = leaf({1, 2, 3, 4, 5, 6});
+  Tensor h = x * 3.0;  // an intermediate
+  Tensor y = sum(slice(x, 0, 2) * 2.0) + sum(slice(x, 1, 4)) + sum(square(slice(h, 4, 6))) + sum(h * 0.5) +
+             sum(slice(h, 0, 1));
+  backward(y);
+  // d/dx: slices of x give 2,3,1,1,0,0; h = 3x gives 3·(0.5 + [1,0,0,0,0,0] + 2h·[0,0,0,0,1,1]).
+  const std::vector<double> want = {2 + 3 * 1.5, 3 + 1.5, 1 + 1.5, 1 + 1.5, 1.5 + 3 * 2 * 15, 1.5 + 3 * 2 * 18};
+  EXPECT_EQ(x.grad().to_vector<double>(), want);
+  // Recording (double backward) takes the padded, differentiable path and agrees.
+  Tensor z = leaf({1, 2, 3, 4, 5, 6});
+  auto g = grad(sum(slice(z, 0, 2) * 2.0) + sum(slice(z, 1, 4)) + sum(square(slice(z * 3.0, 4, 6))) +
+                    sum((z * 3.0) * 0.5) + sum(slice(z * 3.0, 0, 1)),
+                {z}, {.create_graph = true});
+  EXPECT_EQ(g[0].to_vector<double>(), want);
+  EXPECT_TRUE(g[0].requires_grad());
+}
+
 TEST(Tape, DoubleBackwardThroughCreateGraph) {
   Tensor x = leaf({0.5, -1.5});
   Tensor y = sum(mul(mul(x, x), x));  // Σ x³
