@@ -25,13 +25,13 @@ template <class R> double rel_error_of(const std::vector<float>& out, const std:
   }
   return den > 0 ? std::sqrt(num / den) : INFINITY;
 }
+}  // namespace
 
 bool within(benchmark::State& st, double e, double tol, const char* what) {
-  if (e <= tol) return true;  // also false for NaN
+  if (e <= tol) return true;  // false for NaN too
   st.SkipWithError(("differs from " + std::string(what) + ": relative error " + std::to_string(e)).c_str());
   return false;
 }
-}  // namespace
 
 double rel_error(const std::vector<float>& out, const std::vector<float>& ref) { return rel_error_of(out, ref); }
 double rel_error(const std::vector<float>& out, const std::vector<double>& ref) { return rel_error_of(out, ref); }

@@ -25,8 +25,9 @@ std::vector<float> host_floats(int64_t n, uint64_t stream, double scale = 1.0);
 double rel_error(const std::vector<float>& out, const std::vector<float>& ref);
 double rel_error(const std::vector<float>& out, const std::vector<double>& ref);
 
-// False, with st skipped ("differs from <what>: relative error e"), when out is not within
-// tol of ref.
+// False, with st skipped ("differs from <what>: relative error e"), when the relative error e
+// is above tol (or NaN); matches() computes e from out and ref.
+bool within(benchmark::State& st, double e, double tol, const char* what);
 bool matches(benchmark::State& st, const std::vector<float>& out, const std::vector<double>& ref,
              double tol = 1e-5, const char* what = "the reference");
 bool matches(benchmark::State& st, const std::vector<float>& out, const std::vector<float>& ref,
