@@ -28,8 +28,10 @@ Json resumable(Json j) {
   return j;
 }
 
+constexpr const char* kObjectivePrefix = "objective.";
+
 void save_checkpoint(const RunDir& run, const CondenseConfig& c, const SyntheticSet& set, const Sgd& opt,
-                     int64_t done, double seconds) {
+                     const Objective& objective, int64_t done, double seconds) {
   std::vector<std::pair<std::string, Tensor>> t;
   const auto& params = set.parameters();
   const auto& bufs = opt.momentum_buffers();
@@ -37,6 +39,7 @@ void save_checkpoint(const RunDir& run, const CondenseConfig& c, const Synthetic
     t.emplace_back("param." + std::to_string(i), params[i].detach());
     if (bufs[i].defined()) t.emplace_back("momentum." + std::to_string(i), bufs[i]);
   }
+  for (const auto& [name, tensor] : objective.state()) t.emplace_back(kObjectivePrefix + name, tensor);
   std::ostringstream secs;
   secs.precision(17);
   secs << seconds;
@@ -46,7 +49,8 @@ void save_checkpoint(const RunDir& run, const CondenseConfig& c, const Synthetic
 }
 
 // Restores set and optimiser from the checkpoint; returns the iterations already done.
-int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet& set, Sgd& opt, double& seconds) {
+int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet& set, Sgd& opt, Objective& objective,
+                        double& seconds) {
   const std::string path = run.path(kCheckpoint);
   const SafetensorsFile f = load_safetensors(path);
   auto meta = [&](const char* k) {
@@ -76,6 +80,10 @@ int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet
     }
   }
   opt.set_momentum_buffers(bufs);
+  std::map<std::string, Tensor> state;
+  for (const auto& [name, tensor] : f.tensors)
+    if (name.rfind(kObjectivePrefix, 0) == 0) state.emplace(name.substr(std::string(kObjectivePrefix).size()), tensor);
+  objective.load_state(state, path);
   seconds = parse_double(meta("condense_seconds"), path + ": condense_seconds");
   LOCO_CHECK(std::isfinite(seconds) && seconds >= 0, path, ": condense_seconds ", seconds, " is not a duration");
   const auto done = parse_int(meta("iterations_done"), path + ": iterations_done");
@@ -125,8 +133,11 @@ Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train,
   const ObjectiveContext ctx{.train = &train, .index = &index, .model = c.model,
                              .dsa = DsaStrategy::parse(c.dsa_strategy), .batch_real = c.batch_real,
                              .max_batch = c.max_batch, .device = c.device};
-  job.objective = m.objective == ObjectiveKind::distribution ? make_distribution_matching(ctx)
-                                                             : make_gradient_matching(ctx, c.gm);
+  switch (m.objective) {
+    case ObjectiveKind::distribution: job.objective = make_distribution_matching(ctx); break;
+    case ObjectiveKind::gradient: job.objective = make_gradient_matching(ctx, c.gm); break;
+    case ObjectiveKind::trajectory: job.objective = make_trajectory_matching(ctx, c.mtt); break;
+  }
   return job;
 }
 
@@ -144,7 +155,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
 
   double earlier_seconds = 0.0;
   if (resume) {
-    out.start_iteration = load_checkpoint(run, c, *out.set, opt, earlier_seconds);
+    out.start_iteration = load_checkpoint(run, c, *out.set, opt, *objective, earlier_seconds);
     LOCO_CHECK(out.start_iteration <= c.iterations, "--resume: the run has done ", out.start_iteration,
                " iterations already, more than --iterations ", c.iterations);
     trim_log(run, out.start_iteration);
@@ -162,6 +173,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     EvalOptions o = c.eval;
     o.seed = c.seed;
     o.device = c.device;
+    if (const auto lr = objective->learned_lr()) o.train.lr = *lr;  // MTT: the reference trains at syn_lr
     EvalResult r = evaluate_set(Dataset::of_images(images, out.set->labels(), train.classes), data.test, o, hooks.progress);
     run.append_log({{"it", it}, {"eval", {{"model", r.model}, {"epochs", r.epochs}, {"accuracy_mean", r.mean},
                                           {"accuracy_std", r.std}, {"accuracies", r.accuracies}}}});
@@ -170,6 +182,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
       s.precision(4);
       s << "iteration " << it << ": " << r.model << " test accuracy " << 100 * r.mean << " ± " << 100 * r.std << " % over "
         << r.accuracies.size() << " network(s)";
+      if (objective->learned_lr()) s << " (lr " << r.lr << ", the learned syn_lr)";
       hooks.note(s.str());
     }
     out.evaluations.push_back({it, std::move(r)});
@@ -188,20 +201,29 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     }
     const double secs = std::chrono::duration<double>(Clock::now() - ti).count();
     check_finite(it, st.loss, *out.set, run);
+    if (st.learned_lr)
+      LOCO_CHECK(std::isfinite(*st.learned_lr) && *st.learned_lr > 0, "syn_lr became ", *st.learned_lr,
+                 " at iteration ", it, "; the checkpoint in ", run.dir(),
+                 " holds the last good state (a smaller --lr-lr may help)");
     out.last_loss = st.loss;
-    run.append_log({{"it", it}, {"loss", st.loss}, {"seconds", secs}, {"images", st.images}});
+    Json line = {{"it", it}, {"loss", st.loss}, {"seconds", secs}, {"images", st.images}};
+    if (st.learned_lr) line["syn_lr"] = *st.learned_lr;
+    run.append_log(line);
     if (hooks.progress)
       hooks.progress({.phase = c.method, .step = it + 1, .total = c.iterations, .loss = st.loss,
-                      .images = st.images});
+                      .images = st.images, .learned_lr = st.learned_lr.value_or(0.0)});
     const bool last = it + 1 == c.iterations;
     const bool stop = hooks.stop_after > 0 && it + 1 - out.start_iteration >= hooks.stop_after && !last;
     if (last || stop || (c.checkpoint_every > 0 && (it + 1) % c.checkpoint_every == 0))
-      save_checkpoint(run, c, *out.set, opt, it + 1, earlier_seconds + elapsed());
+      save_checkpoint(run, c, *out.set, opt, *objective, it + 1, earlier_seconds + elapsed());
     LOCO_CHECK(!stop, "stopped after ", hooks.stop_after, " iterations as asked (--stop-after); continue with --resume ",
                run.dir());
   }
-  if (c.iterations == out.start_iteration) save_checkpoint(run, c, *out.set, opt, c.iterations, earlier_seconds);
+  if (c.iterations == out.start_iteration)
+    save_checkpoint(run, c, *out.set, opt, *objective, c.iterations, earlier_seconds);
   out.condense_seconds = earlier_seconds + elapsed();
+  out.learned_lr = objective->learned_lr();
+  out.experts = objective->experts();
   if (c.eval.num_eval > 0) evaluate(c.iterations);
   return out;
 }

@@ -30,6 +30,8 @@ struct CondenseOutcome {
   double last_loss = 0.0;
   double condense_seconds = 0.0;  // this process's share (a resumed run adds to the checkpoint's)
   std::vector<EvalRecord> evaluations;  // periodic ones, then the final one (when num_eval > 0)
+  std::optional<double> learned_lr;     // MTT: the learned syn_lr the evaluations trained with
+  int64_t experts = 0;                  // MTT: expert trajectories in use
 };
 
 // A condensation ready to iterate: the set, its optimiser and the objective. The driver's loop

@@ -27,6 +27,12 @@ const std::vector<MethodSpec>& methods() {
        .paper_iterations = 1000},
       {.name = "lodsa", .lowrank = true, .objective = gradient, .dsa = true, .lr_img = 0.1, .init = Init::noise,
        .paper_iterations = 1000},
+      // MTT starts from real images (the original's pix_init default); LoMTT from their truncated
+      // SVD, as LoDM (the reference's LoMTT exits on real init, so this is loco's extension).
+      {.name = "mtt", .lowrank = false, .objective = trajectory, .dsa = true, .lr_img = 1000.0, .init = Init::real,
+       .paper_iterations = 5000},
+      {.name = "lomtt", .lowrank = true, .objective = trajectory, .dsa = true, .lr_img = 1000.0, .init = Init::real,
+       .paper_iterations = 5000},
   };
   return m;
 }
@@ -70,11 +76,21 @@ Json CondenseConfig::to_json() const {
             {"init", init_name(init)},
             {"dsa_strategy", dsa_strategy.empty() ? "none" : dsa_strategy},
             {"model", model}};
-  if (method_spec(method).objective == ObjectiveKind::gradient)
+  const ObjectiveKind kind = method_spec(method).objective;
+  if (kind == ObjectiveKind::gradient)
     j["gradient_matching"] = {{"outer_loop", gm.outer_loop}, {"inner_loop", gm.inner_loop}, {"metric", gm.metric},
                               {"lr_net", gm.lr_net}, {"batch_train", gm.batch_train}};
+  if (kind == ObjectiveKind::trajectory) {
+    j.erase("batch_real");
+    j.erase("max_batch");
+    j["trajectory_matching"] = {{"experts", mtt.experts},        {"syn_steps", mtt.syn_steps},
+                                {"expert_epochs", mtt.expert_epochs}, {"max_start_epoch", mtt.max_start_epoch},
+                                {"batch_syn", mtt.batch_syn},    {"lr_lr", mtt.lr_lr},
+                                {"lr_teacher", mtt.lr_teacher},  {"unroll", unroll_name(mtt.unroll)},
+                                {"segment", mtt.segment}};
+  }
   j["eval"] = {{"model", eval.model}, {"epochs", eval.train.epochs}, {"num_eval", eval.num_eval}, {"aug", eval_aug},
-               {"every", eval_every}};
+               {"standardise", eval.train.standardise}, {"every", eval_every}};
   j["checkpoint_every"] = checkpoint_every;
   j["seed"] = seed;
   j["device"] = device_name(device);
@@ -202,6 +218,39 @@ CondenseConfig resolve_condense(const CondenseRequest& r, const DatasetInfo& dat
                "--outer-loop, --inner-loop, --metric and --lr-net are for gradient matching (dc, dsa, lodc, lodsa), not ",
                m.name);
   }
+  if (m.objective == ObjectiveKind::trajectory) {
+    LOCO_CHECK(!r.batch_real && !r.max_batch, "--batch-real and --max-batch are for distribution and gradient matching, not ",
+               m.name, " (its student steps take --batch-syn synthetic images)");
+    LOCO_CHECK(r.experts && !r.experts->empty(), "--experts DIR is needed by ", m.name,
+               " (make the trajectories with loco experts)");
+    check_count(r.syn_steps, "--syn-steps", 1);
+    check_count(r.expert_epochs, "--expert-epochs", 1);
+    check_count(r.max_start_epoch, "--max-start-epoch", 1);
+    check_count(r.batch_syn, "--batch-syn", 0);
+    check_count(r.segment, "--segment", 0);
+    check_rate(r.lr_lr, "--lr-lr");
+    check_rate(r.lr_teacher, "--lr-teacher");
+    TrajectoryOptions& t = c.mtt;
+    t.experts = *r.experts;
+    t.syn_steps = r.syn_steps.value_or(paper ? 50 : 20);
+    t.expert_epochs = r.expert_epochs.value_or(2);
+    t.max_start_epoch = r.max_start_epoch.value_or(paper ? 5 : 2);
+    t.batch_syn = r.batch_syn.value_or(0);
+    t.lr_lr = r.lr_lr.value_or(m.lowrank ? 1e-7 : 1e-5);
+    t.lr_teacher = r.lr_teacher.value_or(0.01);
+    t.unroll = parse_unroll(r.unroll.value_or("full"));
+    t.segment = r.segment.value_or(0);
+    // The experts must fit the student before anything is written (headers only).
+    Generator g(0, 0);
+    const auto net = models::make_network(c.model, data.channels, data.classes, data.height, g);
+    ExpertSet::open(t.experts, *net, c.model, data, t.max_start_epoch - 1 + t.expert_epochs);
+  } else {
+    LOCO_CHECK(!r.experts && !r.unroll && !r.syn_steps && !r.expert_epochs && !r.max_start_epoch && !r.batch_syn &&
+                   !r.segment && !r.lr_lr && !r.lr_teacher,
+               "--experts, --syn-steps, --expert-epochs, --max-start-epoch, --batch-syn, --unroll, --segment, --lr-lr "
+               "and --lr-teacher are for trajectory matching (mtt, lomtt), not ",
+               m.name);
+  }
 
   // Evaluation (spec/evaluation.md §1): the augmentation the method's reference script uses,
   // then the epochs that go with it.
@@ -219,13 +268,42 @@ CondenseConfig resolve_condense(const CondenseRequest& r, const DatasetInfo& dat
   }
   const bool augmented = !probe.dsa.none() || probe.dc_aug != "none";
   probe.epochs = r.eval_epochs.value_or(paper ? (augmented ? 1000 : 300) : 300);
-  c.eval = {.model = eval_model, .num_eval = r.num_eval.value_or(paper ? 20 : 3), .train = probe};
+  probe.standardise = r.eval_standardise;
+  const int64_t paper_nets = m.objective == ObjectiveKind::trajectory ? 5 : 20;
+  c.eval = {.model = eval_model, .num_eval = r.num_eval.value_or(paper ? paper_nets : 3), .train = probe};
   c.eval_aug = augmentation_name(probe);
   c.eval_every = r.eval_every;
   c.checkpoint_every = r.checkpoint_every;
   c.seed = r.seed;
   c.device = r.device;
   return c;
+}
+
+ExpertPlan resolve_experts(const ExpertRequest& r, const DatasetInfo& data) {
+  LOCO_CHECK(r.preset == "paper" || r.preset == "cpu-quick", "--preset: expected paper or cpu-quick, got '", r.preset,
+             "'");
+  const bool paper = r.preset == "paper";
+  check_count(r.num_experts, "--num-experts", 1);
+  check_count(r.epochs, "--epochs", 1);
+  check_count(r.batch, "--batch", 1);
+  check_rate(r.lr_teacher, "--lr-teacher");
+  check_flag(r.first >= 0, "--first", r.first, "an integer ≥ 0");
+  ExpertPlan p{.first = r.first, .count = r.num_experts.value_or(paper ? 100 : 3)};
+  ExpertOptions& o = p.options;
+  o.model = r.model.value_or("ConvNet");
+  check_network(o.model, "--model", data, false);
+  o.epochs = r.epochs.value_or(paper ? 50 : 4);
+  o.lr_teacher = r.lr_teacher.value_or(0.01);
+  o.batch = r.batch.value_or(256);
+  o.dsa_strategy = r.dsa_strategy ? (*r.dsa_strategy == "none" ? "" : *r.dsa_strategy) : default_dsa_strategy(data.name);
+  try {
+    DsaStrategy::parse(o.dsa_strategy);
+  } catch (const Error& e) {
+    LOCO_FAIL("--dsa-strategy: ", e.what());
+  }
+  o.seed = r.seed;
+  o.device = r.device;
+  return p;
 }
 
 EvalOptions resolve_gdumb(const GdumbRequest& r, const DatasetInfo& data) {

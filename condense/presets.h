@@ -12,6 +12,14 @@
 //   DSA         the dataset's strategy (no flip on MNIST, VICO's README) for dm, lodm, dsa, lodsa.
 //   loops       gradient matching's outer/inner loops: the reference's get_loops(ipc) of the
 //               user's ipc, as the reference does for the low-rank methods too.
+//   mtt, lomtt  spec/mtt.md §3. paper: syn_steps 50, expert_epochs 2, max_start_epoch 5, lr_img
+//               1000, lr_lr 1e-5 (MTT) / 1e-7 (LoMTT), lr_teacher 0.01, 5000 iterations,
+//               evaluation 1000 epochs × 5 networks (main_MTT.py's num_eval) at the learned
+//               syn_lr. cpu-quick: syn_steps 20, max_start_epoch 2, 200 iterations, 300 × 3.
+//               Every student step sees all K·ipc′ images (batch_syn: the intended LoMTT
+//               setting, not the reference's pre-multiplication count; spec §3's trap).
+//   experts     paper: 100 experts × 50 epochs; cpu-quick: 3 × 4 (lr_teacher 0.01, batch 256,
+//               the dataset's DSA strategy).
 //   evaluation  augmentation: the DSA strategy the set was condensed with (dm, lodm, dsa, lodsa);
 //               DC's augment of the dataset and evaluation model (get_daparam) for dc, lodc, and
 //               for dm/lodm condensed with --dsa-strategy none (as main_DM.py). Epochs E under
@@ -27,13 +35,14 @@
 
 #include "condense/data/dataset.h"
 #include "condense/eval/protocol.h"
+#include "condense/experts.h"
 #include "condense/objective/objective.h"
 #include "condense/param/synset.h"
 #include "condense/run_dir.h"
 
 namespace loco::condense {
 
-enum class ObjectiveKind { distribution, gradient };
+enum class ObjectiveKind { distribution, gradient, trajectory };
 
 // A method: parameterisation × objective, with the reference's defaults for it.
 struct MethodSpec {
@@ -72,6 +81,7 @@ struct CondenseConfig {
   std::string dsa_strategy;  // "" when DSA is off during condensation
   std::string model = "ConvNet";
   GradientMatchingOptions gm;  // gradient matching only
+  TrajectoryOptions mtt;       // trajectory matching only
   EvalOptions eval;            // the evaluation (its seed and device are the run's)
   std::string eval_aug;        // what augments the evaluation (augmentation_name of eval.train)
   int64_t eval_every = 0;      // 0: evaluate only at the end (else also at 0, N, 2N, ...)
@@ -90,6 +100,11 @@ struct CondenseRequest {
   std::optional<int64_t> rank, iterations, batch_real, max_batch, outer_loop, inner_loop, eval_epochs, num_eval;
   std::optional<double> lr_img, lr_net;
   std::optional<std::string> budget, init, dsa_strategy, model, metric, eval_model, eval_aug;
+  // trajectory matching
+  std::optional<std::string> experts, unroll;
+  std::optional<int64_t> syn_steps, expert_epochs, max_start_epoch, batch_syn, segment;
+  std::optional<double> lr_lr, lr_teacher;
+  bool eval_standardise = false;  // the PAPER MTT evaluation's per-batch standardisation
   int64_t eval_every = 0, checkpoint_every = 10;
   uint64_t seed = 0;
   Device device = Device::cpu;
@@ -97,6 +112,22 @@ struct CondenseRequest {
 // Throws loco::Error naming the flag at fault. Needs only the dataset's description, so a bad
 // flag stops a run before its data is read.
 CondenseConfig resolve_condense(const CondenseRequest& r, const DatasetInfo& data);
+
+// loco experts: which experts to train and how.
+struct ExpertRequest {
+  std::string preset = "cpu-quick";
+  std::optional<int64_t> num_experts, epochs, batch;
+  std::optional<double> lr_teacher;
+  std::optional<std::string> model, dsa_strategy;
+  int64_t first = 0;
+  uint64_t seed = 0;
+  Device device = Device::cpu;
+};
+struct ExpertPlan {
+  int64_t first = 0, count = 0;  // experts first … first + count − 1
+  ExpertOptions options;
+};
+ExpertPlan resolve_experts(const ExpertRequest& r, const DatasetInfo& data);
 
 // loco cl's GDumb: the evaluation of the memory after each task.
 struct GdumbRequest {

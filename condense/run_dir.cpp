@@ -67,11 +67,13 @@ void RunDir::write_json(const std::string& file, const Json& j) const {
   write_file_atomic(path(file), [&](FileSink& s) { s.write(text); });
 }
 
-void RunDir::append_log(const Json& line) const {
-  std::ofstream f(path("log.jsonl"), std::ios::app);
+void append_json_line(const std::string& file, const Json& line) {
+  std::ofstream f(file, std::ios::app);
   f << line.dump() << "\n";
-  LOCO_CHECK(f.good(), path("log.jsonl"), ": write failed");
+  LOCO_CHECK(f.good(), file, ": write failed");
 }
+
+void RunDir::append_log(const Json& line) const { append_json_line(path("log.jsonl"), line); }
 
 void RunDir::commit() {
   std::error_code ec;

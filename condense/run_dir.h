@@ -20,6 +20,9 @@ namespace loco::condense {
 
 using Json = nlohmann::ordered_json;
 
+// One JSON line appended to a log file (log.jsonl), created when missing.
+void append_json_line(const std::string& file, const Json& line);
+
 class RunDir {
  public:
   // Throws naming the directory when it exists and !force, or when it cannot be created.

@@ -1,6 +1,7 @@
 // The shared flags, the progress display and the JSON forms of results.
 #include "tools/cli.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -123,8 +124,9 @@ void ProgressPrinter::operator()(const condense::Progress& p) {
   char epoch[48] = "";
   if (p.epochs > 0) std::snprintf(epoch, sizeof epoch, "  epoch %lld/%lld", static_cast<long long>(p.epoch),
                                   static_cast<long long>(p.epochs));
-  char acc[32] = "", images[32] = "";
+  char acc[40] = "", images[32] = "";
   if (p.epochs > 0) std::snprintf(acc, sizeof acc, "  acc %.3f", p.accuracy);
+  else if (p.learned_lr > 0) std::snprintf(acc, sizeof acc, "  syn_lr %.5g", p.learned_lr);
   if (p.images > 0 && rate > 0) std::snprintf(images, sizeof images, "  %.0f img/s", rate * static_cast<double>(p.images));
   char stats[200];
   std::snprintf(stats, sizeof stats, "%s  %s %lld/%lld%s  loss %.4f%s  %.2f %s/s%s  left %s", p.phase.c_str(),
@@ -174,6 +176,7 @@ condense::Json eval_json(const condense::EvalResult& r) {
           {"aug", r.aug},
           {"epochs", r.epochs},
           {"num_eval", r.accuracies.size()},
+          {"lr", r.lr},
           {"accuracy_mean", r.mean},
           {"accuracy_std", r.std},
           {"accuracies", r.accuracies},
@@ -193,6 +196,12 @@ std::string percent(double mean, double std) {
   char b[64];
   std::snprintf(b, sizeof b, "%.2f ± %.2f %%", 100 * mean, 100 * std);
   return b;
+}
+
+int64_t peak_rss_bytes() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<int64_t>(u.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
 std::string format_bytes(int64_t bytes) {

@@ -82,6 +82,8 @@ condense::Json dataset_json(const condense::Dataset& d);
 // "81.23 ± 0.45 %" style summary.
 std::string percent(double mean, double std);
 std::string format_bytes(int64_t bytes);
+// This process's peak resident memory so far (getrusage), for reports.
+int64_t peak_rss_bytes();
 
 // A subcommand: its parser and what runs when it is chosen.
 struct Command {
@@ -94,5 +96,6 @@ Command add_eval(CLI::App& parent);
 Command add_condense(CLI::App& parent);
 Command add_bench(CLI::App& parent);
 Command add_cl(CLI::App& parent);
+Command add_experts(CLI::App& parent);
 
 }  // namespace loco::cli

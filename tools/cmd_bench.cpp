@@ -98,8 +98,8 @@ Command add_bench(CLI::App& parent) {
               if (!want(name)) return;
               condense::Json j = {{"unit", name}};
               j.update(time_unit(fn, f->warmup, f->reps));
-              j.update(cfg);
               j.update(meta);
+              j.update(cfg);  // after meta: a unit on its own generated data says so
               std::printf("%s\n", j.dump().c_str());
               std::fflush(stdout);
             };
@@ -125,7 +125,7 @@ Command add_bench(CLI::App& parent) {
               if (!want(unit)) continue;
               const condense::DatasetPair big = condense::generated_dataset(condense::dataset_info(dataset));
               condensation_unit(unit, {.method = "dm", .preset = "paper", .ipc = 1, .model = model}, big.train,
-                                {{"note", "generated data of the dataset's shape and train split size"}});
+                                {{"generated", true}, {"note", "generated data of the dataset's shape and train split size"}});
             }
             if (!standard) return 0;
             auto data = load_data(f->data);

@@ -1,4 +1,4 @@
-// loco condense: a method (dm, dc, dsa, lodm, lodc, lodsa) on a dataset, by preset or by flag,
+// loco condense: a method (dm, dc, dsa, lodm, lodc, lodsa, mtt, lomtt) on a dataset, by preset or by flag,
 // into a run directory. The flags become a CondenseRequest; condense/presets.h resolves and
 // checks it, condense/driver.h does the work.
 #include <memory>
@@ -18,19 +18,24 @@ Command add_condense(CLI::App& parent) {
   };
   auto f = std::make_shared<Flags>();
   condense::CondenseRequest& q = f->req;
-  CLI::App* app = parent.add_subcommand("condense", "Condense a dataset into a small synthetic set (DM, DC, DSA, LoDM, LoDC, LoDSA)");
+  CLI::App* app = parent.add_subcommand(
+      "condense", "Condense a dataset into a small synthetic set (DM, DC, DSA, MTT and their low-rank versions)");
   app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // `loco demo --out X` overrides
   app->footer(
       "Examples:\n"
       "  loco condense --method lodm --ipc 10                      # LoDM, same memory as 10 images/class, cpu-quick\n"
       "  loco condense --method dc --ipc 1 --preset paper --dataset MNIST --data-dir ../shared/data/mnist\n"
       "  loco condense --method lodm --ipc 10 --budget same-images --rank 4 --out runs/lodm-si\n"
+      "  loco condense --method lomtt --ipc 1 --experts runs/experts-FashionMNIST-ConvNet   # after loco experts\n"
       "Presets: cpu-quick = 200 iterations, batch_real 64, evaluation 300 epochs × 3 networks;\n"
       "         paper = 20000 (DM) / 1000 (DC, DSA) iterations, batch_real 256, evaluation × 20 networks\n"
       "         for 1000 epochs when the evaluation augments (DSA, or DC's augment), else 300.\n"
+      "MTT/LoMTT: cpu-quick = syn_steps 20, expert_epochs 2, max_start_epoch 2, 200 iterations, evaluation\n"
+      "         300 epochs × 3 at the learned syn_lr; paper = syn_steps 50, max_start_epoch 5, lr_lr 1e-5 (MTT)\n"
+      "         / 1e-7 (LoMTT), 5000 iterations, evaluation 1000 epochs × 5. Every student step takes all images.\n"
       "Evaluation augmentation (the reference's): the DSA strategy the set was condensed with; DC's augment\n"
       "for dc, lodc, and for dm/lodm with --dsa-strategy none. Any flag above overrides its preset value.");
-  app->add_option("--method", q.method, "dm, dc, dsa, lodm, lodc or lodsa")->required();
+  app->add_option("--method", q.method, "dm, dc, dsa, mtt, lodm, lodc, lodsa or lomtt")->required();
   add_data_flags(app, f->data, true);
   app->add_option("--ipc", q.ipc, "Memory budget: that of K full images per class")->required();
   add_optional(app, "--rank", q.rank, "Low-rank methods: the rank r of each channel's A·B (default 2; 4 for TinyImageNet)");
@@ -38,7 +43,7 @@ Command add_condense(CLI::App& parent) {
                "Low-rank methods: same-memory (⌊K·H·W/(r·(H+W))⌋ images per class, the default) or same-images (K)");
   app->add_option("--preset", q.preset, "paper or cpu-quick (see below)")->capture_default_str();
   add_optional(app, "--iterations", q.iterations, "Outer iterations (default: the preset's)");
-  add_optional(app, "--lr-img", q.lr_img, "Learning rate of the synthetic data (default: 1.0 DM, 0.1 DC/DSA)");
+  add_optional(app, "--lr-img", q.lr_img, "Learning rate of the synthetic data (default: 1.0 DM, 0.1 DC/DSA, 1000 MTT)");
   add_optional(app, "--batch-real", q.batch_real,
                "Real images per class per match (default: the preset's; a class with fewer gives all it has)");
   add_optional(app, "--max-batch", q.max_batch,
@@ -52,6 +57,20 @@ Command add_condense(CLI::App& parent) {
   add_optional(app, "--inner-loop", q.inner_loop, "Gradient matching: network epochs between matches (default: get_loops)");
   add_optional(app, "--metric", q.metric, "Gradient matching distance: ours (default), mse or cos");
   add_optional(app, "--lr-net", q.lr_net, "Gradient matching: learning rate of the network (default 0.01)");
+  add_optional(app, "--experts", q.experts, "MTT/LoMTT: folder of expert trajectories (loco experts --out)");
+  add_optional(app, "--syn-steps", q.syn_steps, "MTT/LoMTT: student steps unrolled per iteration (default: the preset's)");
+  add_optional(app, "--expert-epochs", q.expert_epochs, "MTT/LoMTT: epochs of the expert the student must cover (default 2)");
+  add_optional(app, "--max-start-epoch", q.max_start_epoch,
+               "MTT/LoMTT: the start epoch is drawn from [0, N) (default: the preset's)");
+  add_optional(app, "--batch-syn", q.batch_syn, "MTT/LoMTT: synthetic images per student step (default 0: all of them)");
+  add_optional(app, "--lr-lr", q.lr_lr, "MTT/LoMTT: learning rate of the learnable syn_lr (default 1e-5 MTT, 1e-7 LoMTT)");
+  add_optional(app, "--lr-teacher", q.lr_teacher, "MTT/LoMTT: syn_lr's starting value (default 0.01)");
+  add_optional(app, "--unroll", q.unroll,
+               "MTT/LoMTT: full (one graph of all steps) or checkpoint (segments of about √steps recomputed in the "
+               "backward: the same gradient in a fraction of the memory)");
+  add_optional(app, "--segment", q.segment, "MTT/LoMTT with --unroll checkpoint: steps per segment (default ⌈√steps⌉)");
+  app->add_flag("--eval-standardise", q.eval_standardise,
+                "Standardise every evaluation batch ((x − mean)/std over the batch), as the PAPER MTT evaluation does");
   add_optional(app, "--eval-model", q.eval_model, "Network of the evaluation (default ConvNet)");
   add_optional(app, "--eval-epochs", q.eval_epochs, "Evaluation E (E+1 epochs; default: the preset's)");
   add_optional(app, "--num-eval", q.num_eval, "Evaluation networks (0: no evaluation; default: the preset's)");
@@ -103,10 +122,12 @@ Command add_condense(CLI::App& parent) {
             }
             bar.finish();
             const int64_t floats = r.set->floats_stored();
-            r.set->save(run, {{"method", c.method}, {"dataset", data.train.name}, {"ipc", std::to_string(c.ipc)},
-                              {"rank", std::to_string(c.rank)}, {"kind", r.set->kind()},
-                              {"dsa_strategy", c.dsa_strategy.empty() ? "none" : c.dsa_strategy}},
-                        data.train.mean, data.train.std);
+            std::map<std::string, std::string> meta = {
+                {"method", c.method}, {"dataset", data.train.name}, {"ipc", std::to_string(c.ipc)},
+                {"rank", std::to_string(c.rank)}, {"kind", r.set->kind()},
+                {"dsa_strategy", c.dsa_strategy.empty() ? "none" : c.dsa_strategy}};
+            if (r.learned_lr) meta["syn_lr"] = condense::Json(*r.learned_lr).dump();
+            r.set->save(run, meta, data.train.mean, data.train.std);
             condense::Json report = {{"command", "condense"},
                                      {"config", c.to_json()},
                                      {"dataset", dataset_json(data.train)},
@@ -120,6 +141,11 @@ Command add_condense(CLI::App& parent) {
               report["reference_code_images_per_class"] = condense::lowrank_images_per_class_reference(
                   c.ipc, data.train.height(), data.train.width(), c.rank);
             report["last_loss"] = r.last_loss;
+            if (r.learned_lr) {
+              report["syn_lr"] = *r.learned_lr;
+              report["experts"] = {{"folder", c.mtt.experts}, {"used", r.experts}};
+            }
+            report["peak_rss_bytes"] = peak_rss_bytes();
             double eval_s = 0;
             condense::Json history = condense::Json::array();
             for (const auto& e : r.evaluations) {
@@ -137,9 +163,9 @@ Command add_condense(CLI::App& parent) {
             std::printf("\nloco condense: %s on %s\n", c.method.c_str(), data.train.name.c_str());
             if (!r.evaluations.empty()) {
               const auto& e = r.evaluations.back().result;
-              std::printf("  accuracy        %s (%s, %lld networks, %lld epochs, %s)\n", percent(e.mean, e.std).c_str(),
-                          e.model.c_str(), static_cast<long long>(e.accuracies.size()),
-                          static_cast<long long>(e.epochs + 1), e.aug.c_str());
+              std::printf("  accuracy        %s (%s, %lld networks, %lld epochs, lr %g, %s)\n",
+                          percent(e.mean, e.std).c_str(), e.model.c_str(), static_cast<long long>(e.accuracies.size()),
+                          static_cast<long long>(e.epochs + 1), e.lr, e.aug.c_str());
             }
             std::printf("  images/class    %lld%s\n", static_cast<long long>(c.images_per_class),
                         c.rank ? (" (rank " + std::to_string(c.rank) + ")").c_str() : "");

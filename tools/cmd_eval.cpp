@@ -1,5 +1,6 @@
 // loco eval: the evaluation protocol on any saved set (a run directory or a synset.safetensors),
 // with any network. Writes eval-<model>-e<E>.json into the run directory (atomically).
+#include <cmath>
 #include <filesystem>
 #include <memory>
 
@@ -14,6 +15,8 @@ Command add_eval(CLI::App& parent) {
     DataFlags data;
     EvalFlags eval;
     CommonFlags common;
+    std::optional<double> lr;
+    bool standardise = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* app = parent.add_subcommand("eval", "Evaluate a saved set: train fresh networks on it, test them");
@@ -21,6 +24,11 @@ Command add_eval(CLI::App& parent) {
   app->add_option("RUN_DIR", f->set, "A run directory, or a synset.safetensors file")->required();
   app->add_option("--data-dir", f->data.data_dir, "Folder of the dataset's official files (default: as recorded)");
   add_eval_flags(app, f->eval, "E: the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
+  add_optional(app, "--lr", f->lr,
+               "Learning rate of the trained networks (default 0.01; a set made by mtt or lomtt: its learned syn_lr, "
+               "as the reference evaluates)");
+  app->add_flag("--standardise", f->standardise,
+                "Standardise every batch ((x − mean)/std over the batch), as the PAPER MTT evaluation does");
   add_common_flags(app, f->common, false);
   return {app, [f]() {
             const Device dev = resolve_device(f->common);
@@ -36,9 +44,20 @@ Command add_eval(CLI::App& parent) {
             const auto dsa_it = set.metadata.find("dsa_strategy");
             const std::string condensed_with =
                 dsa_it == set.metadata.end() || dsa_it->second == "none" ? "" : dsa_it->second;
-            const condense::EvalOptions o{.model = f->eval.model, .num_eval = f->eval.num_eval,
-                                          .train = schedule_from(f->eval, data.train.name, condensed_with),
-                                          .seed = f->common.seed, .device = dev};
+            condense::EvalOptions o{.model = f->eval.model, .num_eval = f->eval.num_eval,
+                                    .train = schedule_from(f->eval, data.train.name, condensed_with),
+                                    .seed = f->common.seed, .device = dev};
+            o.train.standardise = f->standardise;
+            const auto lr_it = set.metadata.find("syn_lr");
+            if (f->lr) {
+              LOCO_CHECK(std::isfinite(*f->lr) && *f->lr > 0, "--lr: ", *f->lr, " is out of range; allowed: a finite number > 0");
+              o.train.lr = *f->lr;
+            } else if (lr_it != set.metadata.end()) {
+              o.train.lr = condense::parse_double(lr_it->second, f->set + ": syn_lr");
+              LOCO_CHECK(std::isfinite(o.train.lr) && o.train.lr > 0, f->set, ": its syn_lr ", o.train.lr,
+                         " is not a learning rate");
+              std::printf("eval: lr %g, the set's learned syn_lr (--lr to choose another)\n", o.train.lr);
+            }
             const auto r = run_evaluation(condense::Dataset::of_images(set.images, set.labels, data.test.classes),
                                           data.test, o);
             namespace fs = std::filesystem;

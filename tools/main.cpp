@@ -49,7 +49,7 @@ const std::vector<std::string> kDemoArgs = {"condense", "--method", "lodm", "--d
 
 int main(int argc, char** argv) {
   ensure_passive_openmp(argv);
-  CLI::App app{"loco: dataset condensation with the low-rank plugin (DM, DC, DSA and LoDM, LoDC, LoDSA)"};
+  CLI::App app{"loco: dataset condensation with the low-rank plugin (DM, DC, DSA, MTT and LoDM, LoDC, LoDSA, LoMTT)"};
   app.require_subcommand(1);
   auto* info = app.add_subcommand("info", "Print how this loco was built and which devices it sees");
   // The demo: LoDM on Fashion-MNIST with the cpu-quick preset, same memory as 1 image per class.
@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   argv = av.data();
   app.add_subcommand("demo", "LoDM on Fashion-MNIST, cpu-quick, same memory as 1 image/class (= loco condense --method lodm --ipc 1 --out runs/demo-lodm --force)");
   const std::vector<loco::cli::Command> commands = {loco::cli::add_condense(app), loco::cli::add_train(app), loco::cli::add_coreset(app),
-                                                    loco::cli::add_eval(app), loco::cli::add_bench(app), loco::cli::add_cl(app)};
+                                                    loco::cli::add_eval(app), loco::cli::add_bench(app), loco::cli::add_cl(app),
+                                                    loco::cli::add_experts(app)};
   // CLI11 only says "a subcommand is required" for a mistyped one: name it and the choices.
   std::string names;
   bool known = false;

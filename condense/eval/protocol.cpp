@@ -16,13 +16,21 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-Tensor augment_batch(const Tensor& x, const TrainSchedule& s, Generator& g) {
+Tensor augment_batch(const Tensor& x_in, const TrainSchedule& s, Generator& g) {
+  const Tensor x = s.standardise ? standardise_batch(x_in) : x_in;
   if (!s.dsa.none()) return dsa(x, s.dsa, g, /*shared=*/false);
   if (s.dc_aug != "none") return dc_augment(x, s.dc_aug, g);
   return x;
 }
 
 }  // namespace
+
+Tensor standardise_batch(const Tensor& x) {
+  const double n = static_cast<double>(x.numel());
+  LOCO_CHECK(n >= 2, "standardise_batch: a batch of ", x.numel(), " values has no spread");
+  const Tensor centred = x - mean(x);
+  return centred * rsqrt(sum(square(centred)) * (1.0 / (n - 1.0)));
+}
 
 void mean_std(const std::vector<double>& v, double& mean, double& std) {
   mean = std = 0.0;
@@ -87,7 +95,7 @@ TrainResult train_network(models::Module& net, const Dataset& set, const TrainSc
     }
     r.last_epoch_loss = loss_sum / static_cast<double>(n);
     r.last_epoch_accuracy = static_cast<double>(correct) / static_cast<double>(n);
-    if (ep == decay_after) {  // the reference re-creates the optimiser: momentum starts afresh
+    if (s.decay && ep == decay_after) {  // the reference re-creates the optimiser: momentum starts afresh
       opt.lr *= 0.1;
       sgd = std::make_unique<Sgd>(net.parameters(), opt);
     }
@@ -99,7 +107,7 @@ TrainResult train_network(models::Module& net, const Dataset& set, const TrainSc
   return r;
 }
 
-double test_accuracy(models::Module& net, const Dataset& test, int64_t batch) {
+double test_accuracy(models::Module& net, const Dataset& test, int64_t batch, bool standardise) {
   LOCO_CHECK(test.size() > 0, "test_accuracy: the test split of ", test.name, " is empty");
   ProfileRange range("evaluation");
   NoGradGuard no_grad;
@@ -109,7 +117,9 @@ double test_accuracy(models::Module& net, const Dataset& test, int64_t batch) {
   int64_t correct = 0;
   for (int64_t b = 0; b < n; b += batch) {
     const int64_t e = std::min(n, b + batch);
-    const auto p = argmax_rows(net.forward(test.images(b, e).to(net.device()))).to_vector<int64_t>();
+    Tensor x = test.images(b, e).to(net.device());
+    if (standardise) x = standardise_batch(x);
+    const auto p = argmax_rows(net.forward(x)).to_vector<int64_t>();
     const auto t = slice(test.labels, b, e).to_vector<int64_t>();
     for (size_t i = 0; i < p.size(); ++i) correct += p[i] == t[i];
   }
@@ -118,8 +128,9 @@ double test_accuracy(models::Module& net, const Dataset& test, int64_t batch) {
 }
 
 std::string augmentation_name(const TrainSchedule& s) {
-  if (!s.dsa.none()) return "dsa " + s.dsa.str();
-  return s.dc_aug == "none" ? "none" : "dc " + s.dc_aug;
+  const std::string pre = s.standardise ? "standardised, " : "";
+  if (!s.dsa.none()) return pre + "dsa " + s.dsa.str();
+  return pre + (s.dc_aug == "none" ? "none" : "dc " + s.dc_aug);
 }
 
 EvalResult evaluate_set(const Dataset& set, const Dataset& test, const EvalOptions& o, const ProgressFn& progress,
@@ -130,7 +141,7 @@ EvalResult evaluate_set(const Dataset& set, const Dataset& test, const EvalOptio
              "evaluate_set: the set's images ", set.pixels.defined() ? set.pixels.shape().str() : "(none)",
              " do not match the test images ", test.pixels.defined() ? test.pixels.shape().str() : "(none)");
   const auto t0 = std::chrono::steady_clock::now();
-  EvalResult r{.model = o.model, .aug = augmentation_name(o.train), .epochs = o.train.epochs};
+  EvalResult r{.model = o.model, .aug = augmentation_name(o.train), .lr = o.train.lr, .epochs = o.train.epochs};
   const Dataset on_device = set.to(o.device);
   for (int64_t m = 0; m < o.num_eval; ++m) {
     Generator init(o.seed, kStreamEvalInit + static_cast<uint64_t>(m));
@@ -156,7 +167,7 @@ EvalResult evaluate_set(const Dataset& set, const Dataset& test, const EvalOptio
       };
     const TrainResult t = train_network(*net, on_device, o.train, train, per_model, {}, per_epoch);
     r.train_seconds.push_back(t.seconds);
-    r.accuracies.push_back(test_accuracy(*net, test));
+    r.accuracies.push_back(test_accuracy(*net, test, o.train.standardise ? 128 : 256, o.train.standardise));
     r.last_network = net;
   }
   mean_std(r.accuracies, r.mean, r.std);

@@ -35,6 +35,7 @@ struct Progress {
   bool epoch_done = false;      // this step finished its epoch
   double loss = 0.0, accuracy = 0.0;  // running means over the epoch so far (training batches)
   int64_t images = 0;           // images through the network in this step (for images/s)
+  double learned_lr = 0.0;      // MTT: syn_lr after this step (0: none)
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
@@ -44,6 +45,11 @@ struct TrainSchedule {
   int64_t batch = 256;
   DsaStrategy dsa;              // non-Siamese DSA on every minibatch (when not none)
   std::string dc_aug = "none";  // else DC's augment() strategy (spec/augmentation.md §5)
+  bool decay = true;            // lr ×0.1 after epoch E/2+1 (expert trajectories train without)
+  // The PAPER MTT evaluation's addition (spec/mtt.md §4): every batch, train and test, becomes
+  // (x − mean)/std with one scalar of each over the batch (std unbiased, as torch's), before
+  // augmentation; testing then uses batches of 128 as utils_mtt does.
+  bool standardise = false;
 };
 
 // Called after each minibatch's forward with the dataset rows it held and their logits [B,K]
@@ -68,8 +74,11 @@ struct TrainResult {
 TrainResult train_network(models::Module& net, const Dataset& set, const TrainSchedule& s, Generator& g,
                           const ProgressFn& progress = {}, const BatchHook& hook = {}, const EpochHook& on_epoch = {});
 
-// Top-1 accuracy of net (in eval mode, no recording) on a split, in batches.
-double test_accuracy(models::Module& net, const Dataset& test, int64_t batch = 256);
+// Top-1 accuracy of net (in eval mode, no recording) on a split, in batches; standardise: each
+// batch as TrainSchedule::standardise says.
+double test_accuracy(models::Module& net, const Dataset& test, int64_t batch = 256, bool standardise = false);
+// (x − mean)/std over the whole batch, one scalar each, std unbiased (TrainSchedule::standardise).
+Tensor standardise_batch(const Tensor& x);
 
 struct EvalOptions {
   std::string model = "ConvNet";
@@ -81,6 +90,7 @@ struct EvalOptions {
 struct EvalResult {
   std::string model;
   std::string aug;                 // what augmented the training minibatches
+  double lr = 0.0;                 // the training's learning rate (MTT sets: the learned syn_lr)
   int64_t epochs = 0;
   std::vector<double> accuracies;  // one per network, in [0, 1]
   double mean = 0.0, std = 0.0;    // population std (np.std), as the reference reports

@@ -1,6 +1,6 @@
-// Condensation objectives (spec/condensation.md §3, §4), each one file, each written against
-// SyntheticSet only, so every objective runs on every parameterisation (DM × PixelSet = dm,
-// DM × LowRankSet = lodm, ...).
+// Condensation objectives (spec/condensation.md §3, §4; spec/mtt.md §2), each one file, each
+// written against SyntheticSet only, so every objective runs on every parameterisation
+// (DM × PixelSet = dm, DM × LowRankSet = lodm, trajectory matching × LowRankSet = lomtt, ...).
 //   distribution matching (DM): per class, the squared distance between the mean embeddings of
 //     a real batch and of the class's synthetic images, from a freshly initialised network each
 //     iteration; one image step per iteration.
@@ -8,15 +8,23 @@
 //     network's gradients on real and synthetic batches (one image step each, the distances
 //     summed over classes), with inner epochs of training the network on the synthetic set
 //     between them.
+//   trajectory matching (MTT): a student unrolled from an expert's parameters on the synthetic
+//     images must land near where the expert went; the images and a learnable learning rate
+//     follow the distance's gradient through the unroll (trajectory_matching.h).
 // Randomness: iterate() draws everything (network init, real batches, augmentation) from the
 // generator it is given; the driver hands it one derived from (seed, iteration), so a resumed
 // run repeats an uninterrupted one exactly.
 #pragma once
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "condense/augment/augment.h"
 #include "condense/data/dataset.h"
+#include "condense/objective/trajectory_matching.h"
 #include "condense/param/synset.h"
 #include "engine/optim/sgd.h"
 
@@ -35,6 +43,7 @@ struct ObjectiveContext {
 struct IterationStats {
   double loss = 0.0;        // the objective, summed over classes (mean over outer steps for GM)
   int64_t images = 0;       // real and synthetic images through the network, for images/s
+  std::optional<double> learned_lr;  // MTT: syn_lr after this iteration's step
 };
 
 class Objective {
@@ -43,6 +52,12 @@ class Objective {
   virtual std::string name() const = 0;
   // One outer iteration: image steps on `opt` (whose parameters are set.parameters()).
   virtual IterationStats iterate(SyntheticSet& set, Sgd& opt, Generator& g) = 0;
+  // Learnable state beyond the set (MTT's syn_lr and its momentum), for checkpoints.
+  virtual std::vector<std::pair<std::string, Tensor>> state() const { return {}; }
+  virtual void load_state(const std::map<std::string, Tensor>& tensors, const std::string& source) {}
+  // The learning rate the set was distilled with (MTT's learned syn_lr): its evaluation trains with it.
+  virtual std::optional<double> learned_lr() const { return std::nullopt; }
+  virtual int64_t experts() const { return 0; }  // MTT: the expert trajectories in use
 };
 
 std::unique_ptr<Objective> make_distribution_matching(const ObjectiveContext& ctx);
@@ -57,6 +72,16 @@ std::unique_ptr<Objective> make_gradient_matching(const ObjectiveContext& ctx, c
 // The reference's get_loops (PAPER utils): (outer, inner) for ipc; throws naming an ipc it
 // has no setting for.
 std::pair<int64_t, int64_t> gradient_matching_loops(int64_t ipc);
+
+struct TrajectoryOptions {
+  std::string experts;  // folder of expert_*.safetensors (condense/experts.h)
+  int64_t syn_steps = 20, expert_epochs = 2, max_start_epoch = 2;
+  int64_t batch_syn = 0;  // synthetic images per student step; 0: all of them
+  double lr_lr = 1e-5, lr_teacher = 0.01;  // syn_lr's own SGD (momentum 0.5) and its start
+  Unroll unroll = Unroll::full;
+  int64_t segment = 0;  // checkpoint unroll: steps per segment (0: ⌈√syn_steps⌉)
+};
+std::unique_ptr<Objective> make_trajectory_matching(const ObjectiveContext& ctx, const TrajectoryOptions& o);
 
 // Distribution matching embeds the real side in chunks of whole classes of about this many
 // bytes of activations (estimated), unless ObjectiveContext::max_batch says how many images.

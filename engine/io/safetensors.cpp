@@ -136,7 +136,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   });
 }
 
-SafetensorsFile load_safetensors(const std::string& path) {
+SafetensorsFile load_safetensors(const std::string& path, const std::function<bool(const std::string&)>& wanted) {
   auto bad = [&](const auto&... what) { LOCO_FAIL("load_safetensors: ", path, ": ", what...); };
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) bad("no such file (or not a regular file)");
@@ -199,6 +199,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   }
 
   for (const Entry& e : entries) {
+    out.index.emplace(e.name, SafetensorsEntry{e.dtype, e.shape});
+    if (wanted && !wanted(e.name)) continue;
     Tensor t = empty(e.shape, e.dtype, Device::cpu);
     if (e.end > e.begin) read_at(data_start + e.begin, t.raw(), e.end - e.begin, ("tensor '" + e.name + "'").c_str());
     out.tensors.emplace(e.name, std::move(t));

@@ -5,6 +5,7 @@
 // then the data buffer, offsets relative to its start. Writes go through write_file_atomic
 // (engine/io/atomic_file.h). Reads check every field against the file before allocating.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -19,13 +20,21 @@ namespace loco {
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
+struct SafetensorsEntry {
+  DType dtype;
+  Shape shape;
+};
 struct SafetensorsFile {
-  std::map<std::string, Tensor> tensors;  // on the CPU
+  std::map<std::string, Tensor> tensors;  // on the CPU: the ones read
   std::map<std::string, std::string> metadata;
+  std::map<std::string, SafetensorsEntry> index;  // every tensor in the file, read or not
 };
 
-// Reads a whole file. Any malformed input (truncation, bad JSON, unknown dtype, offsets outside
-// the data or overlapping, shape not matching its byte span) throws loco::Error naming path.
-SafetensorsFile load_safetensors(const std::string& path);
+// Reads a file's header and its tensors (those `wanted` accepts, when given: an expert's
+// trajectory holds 51 snapshots and a distillation step needs two). Any malformed input
+// (truncation, bad JSON, unknown dtype, offsets outside the data or overlapping, shape not
+// matching its byte span) throws loco::Error naming path, whichever tensors are wanted.
+SafetensorsFile load_safetensors(const std::string& path,
+                                 const std::function<bool(const std::string& name)>& wanted = {});
 
 }  // namespace loco
