@@ -48,39 +48,51 @@ ExpertRecord train_expert(const DatasetPair& data, const ExpertOptions& o, int64
   auto net = models::make_network(o.model, data.train.channels(), data.train.classes, data.train.height(), init,
                                   {.device = o.device});
   ExpertRecord rec{.index = index, .path = (fs::path(dir) / expert_file_name(index)).string()};
-  std::vector<std::pair<std::string, Tensor>> snapshots;
-  snapshots.emplace_back(epoch_key(0), net->flat_parameters().to(Device::cpu).clone());
+  std::vector<Tensor> snapshots{net->flat_parameters().to(Device::cpu).clone()};
   // buffer.py: SGD(lr_teacher, momentum 0, weight decay 0), E epochs, no decay; the protocol's
   // trainer runs E'+1 epochs, so E' = E − 1.
   const TrainSchedule s{.epochs = o.epochs - 1, .lr = o.lr_teacher, .momentum = 0.0, .weight_decay = 0.0,
                         .batch = o.batch, .dsa = DsaStrategy::parse(o.dsa_strategy), .decay = false};
   const Dataset on_device = data.train.to(o.device);
   train_network(*net, on_device, s, train, progress, {}, [&](models::Module& m, const EpochEnd& e) {
-    snapshots.emplace_back(epoch_key(e.epoch), m.flat_parameters().to(Device::cpu).clone());
+    snapshots.push_back(m.flat_parameters().to(Device::cpu).clone());
     rec.train_loss.push_back(e.loss);
     rec.train_accuracy.push_back(e.accuracy);
     rec.test_accuracy.push_back(test_accuracy(m, data.test));  // logging only, as buffer.py
     if (on_epoch) on_epoch(rec);
   });
   rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  save_expert(rec.path, *net, snapshots, data.train, o, index, rec.test_accuracy);
+  return rec;
+}
+
+void save_expert(const std::string& path, const models::Module& net, const std::vector<Tensor>& snapshots,
+                 const Dataset& train, const ExpertOptions& o, int64_t index, const std::vector<double>& test_accuracy) {
+  LOCO_CHECK(snapshots.size() >= 2, path, ": an expert needs at least two snapshots");
+  std::vector<std::pair<std::string, Tensor>> named;
+  for (size_t e = 0; e < snapshots.size(); ++e) {
+    LOCO_CHECK(snapshots[e].shape() == Shape{net.num_parameters()} && snapshots[e].dtype() == DType::f32, path,
+               ": snapshot ", e, " is ", snapshots[e].dtype(), " ", snapshots[e].shape(), ", expected f32 [",
+               net.num_parameters(), "]");
+    named.emplace_back(epoch_key(static_cast<int64_t>(e)), snapshots[e]);
+  }
   const std::map<std::string, std::string> meta = {
       {"format", "loco-expert-1"},
       {"model", o.model},
-      {"dataset", data.train.name},
-      {"mean", join_floats(data.train.mean)},
-      {"std", join_floats(data.train.std)},
-      {"parameters", parameter_layout(*net).dump()},
-      {"num_params", std::to_string(net->num_parameters())},
-      {"epochs", std::to_string(o.epochs)},
+      {"dataset", train.name},
+      {"mean", join_floats(train.mean)},
+      {"std", join_floats(train.std)},
+      {"parameters", parameter_layout(net).dump()},
+      {"num_params", std::to_string(net.num_parameters())},
+      {"epochs", std::to_string(snapshots.size() - 1)},
       {"expert", std::to_string(index)},
       {"seed", std::to_string(o.seed)},
       {"lr_teacher", Json(o.lr_teacher).dump()},
       {"batch", std::to_string(o.batch)},
       {"dsa_strategy", o.dsa_strategy.empty() ? "none" : o.dsa_strategy},
       {"generated_data", o.generated_data ? "true" : "false"},
-      {"test_accuracy", Json(rec.test_accuracy).dump()}};
-  save_safetensors(rec.path, snapshots, meta);
-  return rec;
+      {"test_accuracy", Json(test_accuracy).dump()}};
+  save_safetensors(path, named, meta);
 }
 
 ExpertSet ExpertSet::open(const std::string& dir, const models::Module& net, const std::string& model,

@@ -47,6 +47,10 @@ struct ExpertRecord {
 };
 
 std::string expert_file_name(int64_t index);
+// Writes one expert's snapshots (flat parameters of net's layout, epoch 0 first) as the file
+// above, atomically. train_expert's writer; loco bench writes synthetic trajectories with it.
+void save_expert(const std::string& path, const models::Module& net, const std::vector<Tensor>& snapshots,
+                 const Dataset& train, const ExpertOptions& o, int64_t index, const std::vector<double>& test_accuracy);
 // Trains expert `index` and writes its file into dir (which must exist). on_epoch is called
 // after each epoch with the record so far (for log.jsonl and progress).
 ExpertRecord train_expert(const DatasetPair& data, const ExpertOptions& o, int64_t index, const std::string& dir,

@@ -4,8 +4,11 @@
 // (condense/, engine/); a condensation unit is configured by condense/presets.h's resolver, as
 // `loco condense` is. This file only times them. dm_iter_c100 and dm_iter_t200 run on generated
 // data of CIFAR-100's and TinyImageNet's shapes and split sizes, made only when asked for.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <set>
@@ -16,6 +19,7 @@
 #endif
 
 #include "condense/driver.h"
+#include "condense/experts.h"
 #include "engine/ops.h"
 #include "engine/optim/sgd.h"
 #include "models/networks.h"
@@ -48,7 +52,7 @@ condense::Json time_unit(const std::function<void()>& fn, int warmup, int reps) 
 const std::vector<std::string> kUnits = {
     "dm_iter", "dm_iter_nodsa", "lodm_iter", "lodm_iter_nodsa", "lodm_si_iter", "dc_step", "lodc_step", "dc_step_ipc1",
     "eval_train_step", "eval_train_step_dsa", "test_forward_1024", "lowrank_recon_fwd_bwd", "lowrank_recon_fwd",
-    "net_init", "dm_iter_c100", "dm_iter_t200"};
+    "net_init", "dm_iter_c100", "dm_iter_t200", "mtt_iter", "lomtt_iter"};
 
 }  // namespace
 
@@ -66,7 +70,9 @@ Command add_bench(CLI::App& parent) {
       "(10 img/cls at r 2), dc_step, lodc_step, dc_step_ipc1, eval_train_step, eval_train_step_dsa,\n"
       "test_forward_1024, lowrank_recon_fwd_bwd, lowrank_recon_fwd, net_init; dm_iter_c100 (100 classes × 256\n"
       "real, 32×32×3, ipc 1, DSA, from 50 000 generated images) and dm_iter_t200 (200 classes × 256 real,\n"
-      "64×64×3, ConvNetD4, from 100 000 generated images) run only when named.\n"
+      "64×64×3, ConvNetD4, from 100 000 generated images) run only when named; mtt_iter and lomtt_iter\n"
+      "(CIFAR-10 shapes, ipc 1, LoMTT at the same memory: 80 rank-2 images, syn_steps 20, one synthetic expert\n"
+      "trajectory written to a temporary folder; bench/torch_mtt_ref.py is the PyTorch twin) run only when named.\n"
       "Example: loco bench --units dm_iter,lodm_iter --reps 5");
   app->add_option("--units", f->units, "Comma-separated units (default: all)");
   app->add_option("--reps", f->reps, "Timed calls per unit (30 for units under 50 ms)")->capture_default_str();
@@ -85,15 +91,14 @@ Command add_bench(CLI::App& parent) {
               LOCO_CHECK(std::find(kUnits.begin(), kUnits.end(), u) != kUnits.end(), "--units: unknown unit '", u,
                          "'; see loco bench --help");
             const bool standard = wanted.empty() || std::any_of(wanted.begin(), wanted.end(), [](const std::string& u) {
-              return u != "dm_iter_c100" && u != "dm_iter_t200";
+              return u != "dm_iter_c100" && u != "dm_iter_t200" && u != "mtt_iter" && u != "lomtt_iter";
             });
             condense::Json meta = {{"device", device_name(dev)}, {"engine", "loco"}, {"generated", f->data.generated}};
 #ifdef _OPENMP
             meta["threads"] = omp_get_max_threads();
 #endif
-            auto want = [&](const std::string& u) {
-              return wanted.empty() ? u != "dm_iter_c100" && u != "dm_iter_t200" : wanted.count(u) > 0;
-            };
+            const std::set<std::string> only_when_named = {"dm_iter_c100", "dm_iter_t200", "mtt_iter", "lomtt_iter"};
+            auto want = [&](const std::string& u) { return wanted.empty() ? !only_when_named.count(u) : wanted.count(u) > 0; };
             auto emit = [&](const std::string& name, const std::function<void()>& fn, condense::Json cfg) {
               if (!want(name)) return;
               condense::Json j = {{"unit", name}};
@@ -126,6 +131,28 @@ Command add_bench(CLI::App& parent) {
               const condense::DatasetPair big = condense::generated_dataset(condense::dataset_info(dataset));
               condensation_unit(unit, {.method = "dm", .preset = "paper", .ipc = 1, .model = model}, big.train,
                                 {{"generated", true}, {"note", "generated data of the dataset's shape and train split size"}});
+            }
+            if (want("mtt_iter") || want("lomtt_iter")) {
+              // One expert whose trajectory drifts from a fresh ConvNet: timing needs its shapes, not its values.
+              const condense::DatasetInfo& cifar = condense::dataset_info("CIFAR10");
+              const condense::DatasetPair small = condense::generated_dataset(cifar, 100, 10);
+              const std::string dir =
+                  (std::filesystem::temp_directory_path() / ("loco-bench-experts-" + std::to_string(::getpid()))).string();
+              std::filesystem::create_directories(dir);
+              Generator eg(f->common.seed, 1);
+              auto net = models::make_network("ConvNet", cifar.channels, cifar.classes, cifar.height, eg);
+              std::vector<Tensor> snaps{net->flat_parameters().clone()};
+              for (int e = 1; e <= 2; ++e) snaps.push_back(snaps.back() + rand_normal(snaps[0].shape(), eg, 0.0, 0.01));
+              const condense::ExpertOptions eo{.model = "ConvNet", .epochs = 2};
+              condense::save_expert(dir + "/" + condense::expert_file_name(0), *net, snaps, small.train, eo, 0, {});
+              for (const char* method : {"mtt", "lomtt"}) {
+                const std::string unit = std::string(method) + "_iter";
+                if (!want(unit)) continue;
+                condensation_unit(unit, {.method = method, .preset = "paper", .ipc = 1, .init = "noise", .experts = dir,
+                                         .syn_steps = 20, .expert_epochs = 2, .max_start_epoch = 1},
+                                  small.train, {{"syn_steps", 20}, {"generated", true}});
+              }
+              std::filesystem::remove_all(dir);
             }
             if (!standard) return 0;
             auto data = load_data(f->data);
