@@ -130,6 +130,63 @@ TEST_F(Cli, CondenseWritesTheRunAndResumesAnInterruptedOne) {
   EXPECT_EQ(read_json(at("dm/report.json"))["timings"]["resumed_at_iteration"], 1);
 }
 
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// loco experts: shares from --first equal one run's files byte for byte, --resume remakes only
+// what is missing, and loco condense --method lomtt then distils from the folder; bad folders
+// are refused before any run directory exists.
+TEST_F(Cli, ExpertsInSharesResumeAndFeedTrajectoryMatching) {
+  const std::string ex = " --model ConvNetW32 --epochs 2 --batch 64" + data();
+  ASSERT_EQ(run("experts --num-experts 2" + ex + " --out " + at("ex")).code, 0);
+  const Result share = run("experts --first 1 --num-experts 1" + ex + " --out " + at("ex-share"));
+  ASSERT_EQ(share.code, 0) << share.out;
+  EXPECT_EQ(slurp(at("ex/expert_0001.safetensors")), slurp(at("ex-share/expert_0001.safetensors")));
+  const Result twice = run("experts --num-experts 2" + ex + " --out " + at("ex"));
+  EXPECT_NE(twice.code, 0);
+  EXPECT_NE(twice.out.find("--resume"), std::string::npos) << twice.out;
+  const std::string kept = slurp(at("ex/expert_0000.safetensors"));
+  fs::remove(at("ex/expert_0001.safetensors"));
+  const Result resumed = run("experts --num-experts 2 --resume" + ex + " --out " + at("ex"));
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("1 already complete"), std::string::npos) << resumed.out;
+  EXPECT_EQ(slurp(at("ex/expert_0000.safetensors")), kept) << "a complete expert was remade";
+  EXPECT_EQ(slurp(at("ex/expert_0001.safetensors")), slurp(at("ex-share/expert_0001.safetensors")));
+
+  const std::string mtt = " --ipc 1 --budget same-images --iterations 2 --syn-steps 2 --expert-epochs 1"
+                          " --max-start-epoch 2 --model ConvNetW32 --eval-model ConvNetW32 --eval-epochs 1"
+                          " --num-eval 1" + data();
+  const Result r = run("condense --method lomtt --experts " + at("ex") + mtt + " --out " + at("lomtt"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto rep = read_json(at("lomtt/report.json"));
+  EXPECT_EQ(rep["experts"]["used"], 2);
+  EXPECT_GT(rep["syn_lr"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(rep["evaluation"]["lr"].get<double>(), rep["syn_lr"].get<double>());
+  EXPECT_GT(rep["peak_rss_bytes"].get<int64_t>(), 0);
+  const Result e = run("eval " + at("lomtt") + " --model ConvNetW32 --epochs 1 --num-eval 1" + data());
+  ASSERT_EQ(e.code, 0) << e.out;
+  EXPECT_NE(e.out.find("the set's learned syn_lr"), std::string::npos) << e.out;
+
+  struct Bad {
+    std::string args, says;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {"--experts " + at("nowhere"), "no such folder"},
+           {"--experts " + at("ex") + " --model ConvNet --eval-model ConvNetW32" , "an expert of ConvNetW32"},
+           {"--experts " + at("ex") + " --max-start-epoch 3", "holds 2 epochs"},
+           {"", "--experts DIR is needed"}}) {
+    const std::string cmd = "condense --method mtt --ipc 1 --iterations 1 --num-eval 0 --model ConvNetW32 " + b.args +
+                            data() + " --out " + at("bad");
+    const Result bad = run(cmd);
+    EXPECT_NE(bad.code, 0) << cmd;
+    EXPECT_NE(bad.out.find(b.says), std::string::npos) << cmd << "\n" << bad.out;
+    EXPECT_FALSE(fs::exists(at("bad"))) << cmd;
+    EXPECT_FALSE(fs::exists(at("bad.partial"))) << cmd;
+  }
+}
+
 TEST_F(Cli, ClPrintsATableAndWritesReportAndPlot) {
   const Result r = run("cl --tasks 5 --memory-per-class 1 --method random,herding --seeds 1 --feature-epochs 1"
                        " --eval-epochs 2 --model ConvNetW32 --out " + at("cl") + data());
