@@ -15,7 +15,8 @@
 #           IoTest.SafetensorsSavesCudaTensorsThroughTheHost), both at once, one log each. Not
 #           ctest: the CTest files hold the absolute paths of the build made here, and
 #           gtest_discover_tests would run every binary again at ctest time.
-#   kernels cuda_bench: every CUDA kernel, and the copy and SGEMM ceilings in the same run
+#   kernels ops_bench --benchmark_filter=_cuda: every CUDA kernel, and the copy and SGEMM
+#           ceilings in the same run
 #   loco    loco bench --device cuda --generated (images of Fashion-MNIST's shape from Philox)
 #   peer    the same units through peer.py --device cuda --generated on the device's PyTorch
 # then bench/device_table.py: kernels against the ceilings, each unit loco against PyTorch eager.
@@ -29,7 +30,7 @@
 # torch loads its own libraries.
 #
 # $OUT gets 7 files, no folders (the tool returns at most 8): summary.txt (this output),
-# table.txt, tests.log, cuda_bench.json, loco_bench.jsonl, peer_bench.jsonl and logs.tar.gz
+# table.txt, tests.log, ops_bench.json, loco_bench.jsonl, peer_bench.jsonl and logs.tar.gz
 # (each binary's log and XML, each stage's stderr, ldd's output, nvidia-smi).
 # Exit: 0 when every stage passed; 1 when one failed; 3 when a library or pack file is missing.
 # With --dry-run: 0 when the pack is complete, its libraries resolve and the table was printed.
@@ -52,13 +53,14 @@ DEADLINE_S=${DEADLINE_S:-420}
 REPS=${REPS:-5}
 UNITS=${UNITS:-}
 LIB_SEARCH_ROOTS=${LIB_SEARCH_ROOTS:-/opt /usr/local /usr/lib /usr/lib64 /root}
-PROGRAMS=(loco cuda_bench ops_test engine_test)
+PROGRAMS=(loco ops_bench ops_test engine_test)
+KERNELS_FILTER=_cuda   # ops_bench's CUDA twins and ceilings (BM_<kernel>_cuda)
 TESTS=(ops_test engine_test)
 export OMP_WAIT_POLICY=PASSIVE PYTHONUNBUFFERED=1
 T0=$(date +%s)
 mkdir -p "$OUT"
 # Here OUT outlives a run: drop the last run's files, so that a table never shows stale results.
-rm -f "$OUT"/{summary.txt,table.txt,tests.log,cuda_bench.json,loco_bench.jsonl,peer_bench.jsonl,logs.tar.gz}
+rm -f "$OUT"/{summary.txt,table.txt,tests.log,ops_bench.json,loco_bench.jsonl,peer_bench.jsonl,logs.tar.gz}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/device-check.XXXXXX")
 exec > >(tee "$OUT/summary.txt") 2>&1
 TEE=$!
@@ -289,16 +291,16 @@ tests() {
 
 kernels() {
   local rc n nerr
-  on_loco_path timeout -k 5 "$B" "$PACK/bin/cuda_bench" --benchmark_min_time=0.05 \
-    --benchmark_out="$OUT/cuda_bench.json" --benchmark_out_format=json > "$WORK/cuda_bench.txt" 2>&1
+  on_loco_path timeout -k 5 "$B" "$PACK/bin/ops_bench" --benchmark_filter="$KERNELS_FILTER" --benchmark_min_time=0.05 \
+    --benchmark_out="$OUT/ops_bench.json" --benchmark_out_format=json > "$WORK/ops_bench.txt" 2>&1
   rc=$?
-  n=$(grep -c '"name"' "$OUT/cuda_bench.json" 2> /dev/null)
-  nerr=$(grep -c '"error_occurred": true' "$OUT/cuda_bench.json" 2> /dev/null)
-  echo "cuda_bench: exit $rc, ${n:-0} benchmarks, ${nerr:-0} with an error"
+  n=$(grep -c '"name"' "$OUT/ops_bench.json" 2> /dev/null)
+  nerr=$(grep -c '"error_occurred": true' "$OUT/ops_bench.json" 2> /dev/null)
+  echo "ops_bench --benchmark_filter=$KERNELS_FILTER: exit $rc, ${n:-0} benchmarks, ${nerr:-0} with an error"
   if timed_out "$rc"; then note kernels "failed: timed out after $B s"
-  elif [ "$rc" -ne 0 ] || [ "${n:-0}" -eq 0 ]; then note kernels "$(reason "$WORK/cuda_bench.txt")"
-  elif [ "$nerr" -eq "$n" ] && grep -qE "$NO_DEVICE" "$OUT/cuda_bench.json"; then
-    note kernels "no device: every benchmark skipped ($(grep -m1 -oE "(${NO_DEVICE})[^\"]*" "$OUT/cuda_bench.json"))"
+  elif [ "$rc" -ne 0 ] || [ "${n:-0}" -eq 0 ]; then note kernels "$(reason "$WORK/ops_bench.txt")"
+  elif [ "$nerr" -eq "$n" ] && grep -qE "$NO_DEVICE" "$OUT/ops_bench.json"; then
+    note kernels "no device: every benchmark skipped ($(grep -m1 -oE "(${NO_DEVICE})[^\"]*" "$OUT/ops_bench.json"))"
   elif [ "$nerr" -gt 0 ]; then note kernels "failed: $nerr benchmarks gave an error (see the table)"
   else note kernels ok; fi
 }
@@ -348,7 +350,7 @@ stage libs 60 libs
 [ "$LIBS_ONLY" = 1 ] && finish
 echo "== CUDA tests (--gtest_filter='*Cuda*')"
 stage tests 120 tests
-echo "== CUDA kernels and ceilings (cuda_bench)"
+echo "== CUDA kernels and ceilings (ops_bench --benchmark_filter=$KERNELS_FILTER)"
 stage kernels 90 kernels
 echo "== end-to-end units: loco bench --generated --device cuda --reps $REPS"
 stage loco 75 loco
@@ -357,7 +359,7 @@ stage peer 100 peer
 echo "== table"
 py=python3
 command -v python3 > /dev/null || py=$PYTHON
-"$py" bench/device_table.py --kernels "$OUT/cuda_bench.json" --loco "$OUT/loco_bench.jsonl" \
+"$py" bench/device_table.py --kernels "$OUT/ops_bench.json" --loco "$OUT/loco_bench.jsonl" \
   --peer "$OUT/peer_bench.jsonl" > "$OUT/table.txt" 2>&1 || note table "failed: device_table.py"
 cat "$OUT/table.txt"
 finish

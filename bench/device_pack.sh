@@ -6,8 +6,9 @@
 #   CUDA_ARCH=90 JOBS=2 PACK=device-pack BUILD_DIR=build-device-pack bench/device_pack.sh
 # device-pack/ (git-ignored, carried to the device with the run tool's `carry`) holds only what
 # bench/device_check.sh needs there:
-#   bin/      loco, cuda_bench, ops_test, engine_test (stripped; the two gtest binaries hold every
-#             CUDA test: CudaVsCpu.* and IoTest.SafetensorsSavesCudaTensorsThroughTheHost)
+#   bin/      loco, ops_bench, ops_test, engine_test (stripped; the two gtest binaries hold every
+#             CUDA test: CudaVsCpu.* and IoTest.SafetensorsSavesCudaTensorsThroughTheHost;
+#             device_check.sh runs ops_bench's CUDA benchmarks, --benchmark_filter=_cuda)
 #   lib/      libbenchmark.so.1debian: Debian ships Google Benchmark only as a shared library
 #   lib/fallback/  libgomp.so.1 and libz.so.1 from here, used there only if the device lacks them
 #   peer/peer.py   ../shared/peer/peer.py (../shared does not travel), its --generated images
@@ -48,15 +49,15 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DLOCO_CUDA=ON -DCMAKE_CUD
       -DLOCO_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3 -DCUDA_cudart_LIBRARY="$cudart_static" \
       "${launcher[@]}" > "$BUILD_DIR/pack-configure.log" 2>&1 || { tail -30 "$BUILD_DIR/pack-configure.log"; exit 1; }
 
-echo "== build loco cuda_bench ops_test engine_test (-j $JOBS)"
+echo "== build loco ops_bench ops_test engine_test (-j $JOBS)"
 t0=$(date +%s)
-cmake --build "$BUILD_DIR" -j "$JOBS" --target loco cuda_bench ops_test engine_test > "$BUILD_DIR/pack-build.log" 2>&1 ||
+cmake --build "$BUILD_DIR" -j "$JOBS" --target loco ops_bench ops_test engine_test > "$BUILD_DIR/pack-build.log" 2>&1 ||
   { tail -40 "$BUILD_DIR/pack-build.log"; exit 1; }
 echo "built in $(( $(date +%s) - t0 )) s"
 
 rm -rf "$PACK"
 mkdir -p "$PACK/bin" "$PACK/lib/fallback" "$PACK/peer"
-for p in loco bench/cuda_bench tests/ops_test tests/engine_test; do
+for p in loco bench/ops_bench tests/ops_test tests/engine_test; do
   cp "$BUILD_DIR/$p" "$PACK/bin/"
   strip --strip-unneeded "$PACK/bin/$(basename "$p")"
 done
@@ -75,7 +76,7 @@ fi
 
 # The shared libraries the programs need that are neither system, CUDA nor the device's venv.
 lib_of() { ldd "$PACK/bin/$1" | awk -v so="$2" '$1 == so && $3 ~ /^\// { print $3 }'; }
-bm=$(lib_of cuda_bench libbenchmark.so.1debian)
+bm=$(lib_of ops_bench libbenchmark.so.1debian)
 [ -n "$bm" ] && cp -L "$bm" "$PACK/lib/"
 for so in libgomp.so.1 libz.so.1; do
   f=$(lib_of engine_test "$so")

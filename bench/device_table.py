@@ -2,13 +2,14 @@
 """The table of bench/device_check.sh, from the files of one run (standard library only: it runs
 under whatever python3 the device has).
 
-Kernels: each cuda_bench benchmark with its time, its rate and the fraction of the ceiling
-measured in the same run: BM_copy_cuda for bytes/s, the 4096^3 BM_gemm_cuda (cuBLAS SGEMM) for
-FLOP/s. Units: each end-to-end unit, loco's median against PyTorch eager's (peer.py) on the same
-GPU and the ratio loco/PyTorch (below 1: loco is faster). A missing or empty file gives
+Kernels: each benchmark in ops_bench's JSON (device_check.sh runs its CUDA twins,
+--benchmark_filter=_cuda) with its time, its rate and the fraction of the ceiling measured in
+the same run: BM_copy_ceiling_cuda for bytes/s, BM_gemm_ceiling_cuda (cuBLAS SGEMM 4096^3) for
+FLOP/s. Units: each end-to-end unit, loco's median against PyTorch eager's (peer.py) on the
+same GPU and the ratio loco/PyTorch (below 1: loco is faster). A missing or empty file gives
 "no result" rows, never an exception, so the table is printed whatever the run reached.
 
-  device_table.py --kernels cuda_bench.json --loco loco_bench.jsonl --peer peer_bench.jsonl
+  device_table.py --kernels ops_bench.json --loco loco_bench.jsonl --peer peer_bench.jsonl
 """
 import argparse
 import json
@@ -54,8 +55,8 @@ def ceiling(runs, prefix, key):
 
 
 def print_kernels(runs, why):
-    copy, copy_name = ceiling(runs, "BM_copy_cuda", "bytes")
-    gemm, gemm_name = ceiling(runs, "BM_gemm_cuda/M:4096", "FLOPS")
+    copy, copy_name = ceiling(runs, "BM_copy_ceiling_cuda", "bytes")
+    gemm, gemm_name = ceiling(runs, "BM_gemm_ceiling_cuda", "FLOPS")
     print("ceilings measured in this run: "
           + (f"device copy {copy / 1e9:.0f} GB/s ({copy_name})" if copy else "device copy: no result")
           + ", " + (f"cuBLAS SGEMM {gemm / 1e12:.1f} TFLOP/s ({gemm_name})" if gemm else "cuBLAS SGEMM: no result"))
@@ -106,7 +107,7 @@ def print_units(loco, loco_why, peer, peer_why):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kernels", default="cuda_bench.json", help="cuda_bench's --benchmark_out JSON")
+    ap.add_argument("--kernels", default="ops_bench.json", help="ops_bench's --benchmark_out JSON")
     ap.add_argument("--loco", default="loco_bench.jsonl", help="loco bench's JSON lines")
     ap.add_argument("--peer", default="peer_bench.jsonl", help="peer.py bench's JSON lines")
     a = ap.parse_args()

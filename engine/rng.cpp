@@ -4,7 +4,7 @@
 
 #include "engine/ops/op_util.h"
 #include "kernels/philox.h"
-#include "kernels/random.h"
+#include "kernels/rng.h"
 
 namespace loco {
 

@@ -1,20 +1,22 @@
-// conv2d benchmarks on the CPU at ConvNet-3's shapes: batch 256, 128→128 channels, 3×3 with
-// padding 1 on 32×32, 16×16 and 8×8 maps, and the Fashion-MNIST first layer (1→128, 28×28,
-// padding 3). Shape letters: N batch, C in channels, H×W input, K out channels.
-// Each benchmark first checks its op against a naive loop at N = 1 and the same C, H, K, pad
-// (SkipWithError on a mismatch), so a fast wrong kernel never gets a number.
+// The conv2d family at ConvNet-3's shapes: batch 256, 128→128 channels, 3×3 with padding 1 on
+// 32×32, 16×16 and 8×8 maps, and the Fashion-MNIST first layer (1→128, 28×28, padding 3).
+// Shape letters: N batch, C in channels, H×W input, K out channels.
+//   CPU   the ops (engine/ops/conv2d: im2col + Eigen GEMM), each first checked against a naive
+//         loop at N = 1 and the same C, H, K, pad; BM_conv2d_fwd_bwd_cpu is a training step's
+//         forward, dx, dw and db through the tape
+//   CUDA  the cuDNN kernels, each first checked against its CPU twin at the full shape
 // FLOPS counts 2·N·K·C·R·S·P·Q per convolution (three for fwd_bwd). bench/torch_conv_ref.py
 // times PyTorch at the same shapes; bench/RESULTS.md has both.
-#include <benchmark/benchmark.h>
-
-#include <cmath>
+#include <functional>
 #include <map>
 #include <tuple>
 
+#include "bench/harness.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "kernels/conv2d.h"
 
-namespace loco {
+namespace loco::bench {
 namespace {
 
 struct Case {
@@ -53,14 +55,7 @@ double naive_error(const Case& c0, Which which) {
   const Tensor out = which == Which::fwd        ? conv2d(x, w, Tensor(), c.opts())
                      : which == Which::bwd_data ? conv2d_bwd_data(dy, w, c.H, c.H, c.opts())
                                                 : conv2d_bwd_weight(x, dy, 3, 3, c.opts());
-  const auto ov = out.to_vector<float>();
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    if (!std::isfinite(ov[i])) return INFINITY;
-    num += (ov[i] - ref[i]) * (ov[i] - ref[i]);
-    den += ref[i] * ref[i];
-  }
-  return den > 0 ? std::sqrt(num / den) : INFINITY;
+  return rel_error(out.to_vector<float>(), ref);
 }
 
 // Checks each (shape, direction) once per process; false (and the benchmark skipped) on a mismatch.
@@ -69,10 +64,7 @@ bool checked(benchmark::State& st, const Case& c, std::initializer_list<Which> w
   for (Which which : whichs) {
     auto key = std::make_tuple(c.C, c.H, c.K, c.pad, static_cast<int>(which));
     if (!seen.count(key)) seen[key] = naive_error(c, which);
-    if (!(seen[key] <= 1e-5)) {
-      st.SkipWithError("conv2d: result differs from the naive reference");
-      return false;
-    }
+    if (!within(st, seen[key], 1e-5, "a naive loop at N = 1")) return false;
   }
   return true;
 }
@@ -88,17 +80,12 @@ struct Inputs {
   }
 };
 
-void set_flops(benchmark::State& st, double flops) {
-  st.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-}
-
 void BM_conv2d_fwd_cpu(benchmark::State& st) {
   const Case c = Case::from(st);
   if (!checked(st, c, {Which::fwd})) return;
   const Inputs in(c);
   NoGradGuard no_grad;
-  for (auto _ : st) benchmark::DoNotOptimize(conv2d(in.x, in.w, in.b, c.opts()).raw());
-  set_flops(st, c.flops());
+  timed_cpu(st, [&] { benchmark::DoNotOptimize(conv2d(in.x, in.w, in.b, c.opts()).raw()); }, 0, c.flops());
 }
 
 void BM_conv2d_bwd_data_cpu(benchmark::State& st) {
@@ -106,8 +93,8 @@ void BM_conv2d_bwd_data_cpu(benchmark::State& st) {
   if (!checked(st, c, {Which::bwd_data})) return;
   const Inputs in(c);
   NoGradGuard no_grad;
-  for (auto _ : st) benchmark::DoNotOptimize(conv2d_bwd_data(in.dy, in.w, c.H, c.H, c.opts()).raw());
-  set_flops(st, c.flops());
+  timed_cpu(st, [&] { benchmark::DoNotOptimize(conv2d_bwd_data(in.dy, in.w, c.H, c.H, c.opts()).raw()); }, 0,
+            c.flops());
 }
 
 void BM_conv2d_bwd_weight_cpu(benchmark::State& st) {
@@ -115,8 +102,8 @@ void BM_conv2d_bwd_weight_cpu(benchmark::State& st) {
   if (!checked(st, c, {Which::bwd_weight})) return;
   const Inputs in(c);
   NoGradGuard no_grad;
-  for (auto _ : st) benchmark::DoNotOptimize(conv2d_bwd_weight(in.x, in.dy, 3, 3, c.opts()).raw());
-  set_flops(st, c.flops());
+  timed_cpu(st, [&] { benchmark::DoNotOptimize(conv2d_bwd_weight(in.x, in.dy, 3, 3, c.opts()).raw()); }, 0,
+            c.flops());
 }
 
 // What a training step pays: the recorded forward, then dx, dw and db through the tape.
@@ -127,26 +114,77 @@ void BM_conv2d_fwd_bwd_cpu(benchmark::State& st) {
   in.x.requires_grad_();
   in.w.requires_grad_();
   in.b.requires_grad_();
-  for (auto _ : st) {
+  auto step = [&] {
     const Tensor y = conv2d(in.x, in.w, in.b, c.opts());
     auto g = grad(y, {in.x, in.w, in.b}, {.seed = in.dy});
     benchmark::DoNotOptimize(g[0].raw());
-  }
-  set_flops(st, 3 * c.flops());
+  };
+  timed_cpu(st, step, 0, 3 * c.flops());
 }
 
 // {N, C, H, K, pad}: ConvNet-3's 128→128 layers and the Fashion-MNIST first layer.
-void shapes(benchmark::internal::Benchmark* b) {
+void conv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"N", "C", "H", "K", "pad"});
   for (int64_t h : {32, 16, 8}) b->Args({256, 128, h, 128, 1});
   b->Args({256, 1, 28, 128, 3});
-  b->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+}
+// Seconds per call at N = 256 on a few cores: a longer minimum keeps the published ratios steady.
+void on_cpu_slow(benchmark::internal::Benchmark* b) { b->Apply(on_cpu)->Unit(benchmark::kMillisecond)->MinTime(1.0); }
+
+BENCHMARK(BM_conv2d_fwd_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
+BENCHMARK(BM_conv2d_bwd_data_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
+BENCHMARK(BM_conv2d_bwd_weight_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
+BENCHMARK(BM_conv2d_fwd_bwd_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
+
+#ifdef LOCO_HAS_CUDA
+namespace kc = kernels::cuda;
+namespace kh = kernels::cpu;
+
+kernels::Conv2dShape kernel_shape(const Case& c) {
+  kernels::Conv2dShape s;
+  s.N = c.N;
+  s.C = c.C;
+  s.H = s.W = c.H;
+  s.K = c.K;
+  s.R = s.S = 3;
+  s.pad = c.pad;
+  s.P = s.Q = c.P();
+  return s;
 }
 
-BENCHMARK(BM_conv2d_fwd_cpu)->Apply(shapes);
-BENCHMARK(BM_conv2d_bwd_data_cpu)->Apply(shapes);
-BENCHMARK(BM_conv2d_bwd_weight_cpu)->Apply(shapes);
-BENCHMARK(BM_conv2d_fwd_bwd_cpu)->Apply(shapes);
+void conv_cuda(benchmark::State& st, Which which) {
+  if (no_gpu(st)) return;
+  const kernels::Conv2dShape s = kernel_shape(Case::from(st));
+  const Buf x(s.N * s.C * s.H * s.W, 1), w(s.K * s.C * 9, 2, 0.1), dy(s.N * s.K * s.P * s.Q, 3), bias(s.K, 4);
+  const int64_t out_n = which == Which::fwd        ? s.N * s.K * s.P * s.Q
+                        : which == Which::bwd_data ? int64_t(x.h.size())
+                                                   : int64_t(w.h.size());
+  Tensor out = empty(Shape{out_n}, DType::f32, Device::cuda);
+  std::vector<float> ref(static_cast<size_t>(out_n));
+  float* o = out.data<float>();
+  std::function<void()> run;
+  if (which == Which::fwd) {
+    run = [&] { kc::conv2d_fwd(o, x.p(), w.p(), bias.p(), s); };
+    kh::conv2d_fwd<float>(ref.data(), x.h.data(), w.h.data(), bias.h.data(), s);
+  } else if (which == Which::bwd_data) {
+    run = [&] { kc::conv2d_bwd_data(o, dy.p(), w.p(), s); };
+    kh::conv2d_bwd_data<float>(ref.data(), dy.h.data(), w.h.data(), s);
+  } else {
+    run = [&] { kc::conv2d_bwd_weight(o, x.p(), dy.p(), s); };
+    kh::conv2d_bwd_weight<float>(ref.data(), x.h.data(), dy.h.data(), s);
+  }
+  run();
+  if (!matches_cpu_twin(st, out.to_vector<float>(), ref)) return;
+  timed_cuda(st, run, 0, s.flops());
+}
+void BM_conv2d_fwd_cuda(benchmark::State& st) { conv_cuda(st, Which::fwd); }
+void BM_conv2d_bwd_data_cuda(benchmark::State& st) { conv_cuda(st, Which::bwd_data); }
+void BM_conv2d_bwd_weight_cuda(benchmark::State& st) { conv_cuda(st, Which::bwd_weight); }
+
+BENCHMARK(BM_conv2d_fwd_cuda)->Apply(conv_shapes)->Apply(on_cuda);
+BENCHMARK(BM_conv2d_bwd_data_cuda)->Apply(conv_shapes)->Apply(on_cuda);
+BENCHMARK(BM_conv2d_bwd_weight_cuda)->Apply(conv_shapes)->Apply(on_cuda);
+#endif
 
 }  // namespace
-}  // namespace loco
+}  // namespace loco::bench

@@ -5,7 +5,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/op_util.h"
 #include "engine/ops/reduce.h"
-#include "kernels/softmax.h"
+#include "kernels/loss.h"
 
 namespace loco {
 

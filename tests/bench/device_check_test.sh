@@ -37,7 +37,7 @@ echo 'int main(void) { return 0; }' > "$tmp/main.c"
 make_case() {
   local c=$tmp/$1 p
   mkdir -p "$c/pack/bin" "$c/pack/lib/fallback" "$c/pack/peer" "$c/venv/bin" "$c/site/nvidia"
-  for p in loco cuda_bench ops_test engine_test; do cp "$tmp/prog" "$c/pack/bin/$p"; done
+  for p in loco ops_bench ops_test engine_test; do cp "$tmp/prog" "$c/pack/bin/$p"; done
   touch "$c/pack/peer/peer.py"
   cp "$tmp/build/libpacked.so.99" "$c/pack/lib/"
   # The device's python, and only its packages: -S drops this machine's site-packages.

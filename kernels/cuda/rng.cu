@@ -1,4 +1,4 @@
-// CUDA twin of kernels/random.h (f32): Philox fills that reproduce the CPU stream exactly.
+// CUDA twin of kernels/rng.h (f32): Philox fills that reproduce the CPU stream exactly.
 // n elements; element i uses word i (uniform) or the pair 2⌊i/2⌋, 2⌊i/2⌋+1 (normal, Box–Muller).
 // One element (uniform) or one pair (normal) per thread, each word from philox_word, the same
 // function the CPU calls. That recomputes a 4-word Philox block up to four times; it keeps the
@@ -10,7 +10,7 @@
 // in the rare value that sits within an ulp of a float rounding boundary.
 #include "kernels/cuda/launch.cuh"
 #include "kernels/philox.h"
-#include "kernels/random.h"
+#include "kernels/rng.h"
 
 namespace loco::kernels::cuda {
 namespace {

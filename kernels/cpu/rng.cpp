@@ -1,4 +1,4 @@
-#include "kernels/random.h"
+#include "kernels/rng.h"
 
 #include <cmath>
 

@@ -1,5 +1,6 @@
-// Contract of the random family: fill a buffer from the Philox stream (seed, stream) starting
+// Contract of the rng family: fill a buffer from the Philox stream (seed, stream) starting
 // at counter `offset`. Element i uses word i (uniform) or words 2⌊i/2⌋, 2⌊i/2⌋+1 (normal).
+// The Philox math both twins share is kernels/philox.h; the Generator is engine/rng.h.
 #pragma once
 #include <cstdint>
 

@@ -1,4 +1,4 @@
-// CUDA twin of kernels/softmax.h (f32). Shape letters: N rows (samples), K classes (10–200).
+// CUDA twin of kernels/loss.h (f32). Shape letters: N rows (samples), K classes (10–200).
 // - log_softmax_fwd, argmax_rows: one warp per row (rows are short: a lane takes ⌈K/32⌉
 //   elements), 8 rows per block. The max ignores NaN the way the CPU's std::max(mx, v) does
 //   (a NaN still poisons the sum, hence the row, as on the CPU); exp, the sum and log in
@@ -14,7 +14,7 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
-#include "kernels/softmax.h"
+#include "kernels/loss.h"
 
 namespace loco::kernels::cuda {
 namespace {

@@ -1,6 +1,6 @@
-// CPU twin of kernels/softmax.h. Rows are short (K is 10–200), so threads split rows only
+// CPU twin of kernels/loss.h. Rows are short (K is 10–200), so threads split rows only
 // for large batches; the batch mean of the loss is summed in row order (deterministic).
-#include "kernels/softmax.h"
+#include "kernels/loss.h"
 
 #include <algorithm>
 #include <cmath>

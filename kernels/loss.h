@@ -1,6 +1,7 @@
-// Contract of the softmax / cross-entropy family over rows of x [N, K] (N samples, K classes):
-// log-softmax (max-shifted, log-sum-exp in double), the fused cross-entropy forward, the label
-// pick and its adjoint, and the row argmax. labels are i64 in [0, K), checked by the caller.
+// Contract of the loss family (softmax / cross-entropy) over rows of x [N, K] (N samples, K
+// classes): log-softmax (max-shifted, log-sum-exp in double), the fused cross-entropy forward,
+// the label pick and its adjoint, and the row argmax. labels are i64 in [0, K), checked by the
+// caller. The differentiable ops are in engine/ops/loss.cpp.
 #pragma once
 #include <cstdint>
 
