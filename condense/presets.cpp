@@ -317,4 +317,33 @@ EvalOptions resolve_gdumb(const GdumbRequest& r, const DatasetInfo& data) {
           .train = evaluation_schedule("dsa", r.eval_epochs.value_or(paper ? 1000 : 300), data.name, r.model)};
 }
 
+EvalDefaults eval_defaults(Evaluated what) {
+  return what == Evaluated::small_set ? EvalDefaults{.epochs = 300, .num_eval = 3}
+                                      : EvalDefaults{.epochs = 20, .num_eval = 1};
+}
+
+EvalOptions resolve_eval(const EvalRequest& r, const DatasetInfo& data, Evaluated what) {
+  check_count(r.epochs, "--epochs", 0);
+  check_count(r.num_eval, "--num-eval", 1);
+  check_rate(r.lr, "--lr");
+  const EvalDefaults d = eval_defaults(what);
+  EvalOptions o{.model = r.model.value_or("ConvNet"), .num_eval = r.num_eval.value_or(d.num_eval),
+                .seed = r.seed, .device = r.device};
+  check_network(o.model, "--model", data, false);
+  try {
+    o.train = evaluation_schedule(r.aug.value_or("dsa"), r.epochs.value_or(d.epochs), data.name, o.model,
+                                  r.condensed_with);
+  } catch (const Error& e) {
+    LOCO_FAIL("--aug: ", e.what());
+  }
+  o.train.standardise = r.standardise;
+  // A trajectory-matching set is evaluated at its learned syn_lr, as main_MTT.py does.
+  if (r.lr) o.train.lr = *r.lr;
+  else if (r.syn_lr) {
+    LOCO_CHECK(std::isfinite(*r.syn_lr) && *r.syn_lr > 0, "the set's syn_lr ", *r.syn_lr, " is not a learning rate");
+    o.train.lr = *r.syn_lr;
+  }
+  return o;
+}
+
 }  // namespace loco::condense

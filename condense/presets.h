@@ -24,6 +24,8 @@
 //               DC's augment of the dataset and evaluation model (get_daparam) for dc, lodc, and
 //               for dm/lodm condensed with --dsa-strategy none (as main_DM.py). Epochs E under
 //               the paper preset: 1000 whenever that augmentation is on, else 300.
+//               loco eval and loco coreset: E 300 × 3 networks, DSA (a set's own strategy), a
+//               trajectory-matching set at its learned syn_lr; loco train: E 20 × 1.
 //
 // Every value a flag can set is checked here against its range, naming the flag, the value
 // and what is allowed, before any file is read or written.
@@ -137,5 +139,25 @@ struct GdumbRequest {
 };
 // cpu-quick: E 300 × 1 network per step; paper: E 1000 × 3 (DSA, spec/continual.md).
 EvalOptions resolve_gdumb(const GdumbRequest& r, const DatasetInfo& data);
+
+// loco eval, loco coreset and loco train: the protocol on a saved set, a coreset or the whole
+// training split. An empty field takes the default of what is evaluated.
+enum class Evaluated { small_set, whole_dataset };
+struct EvalRequest {
+  std::optional<std::string> model, aug;  // --model (ConvNet), --aug (dsa)
+  std::optional<int64_t> epochs, num_eval;
+  std::optional<double> lr;               // --lr; else a set's learned syn_lr, else 0.01
+  bool standardise = false;
+  std::string condensed_with;             // the set's DSA strategy, which "dsa" then means
+  std::optional<double> syn_lr;           // the set's learned rate (mtt, lomtt), from its metadata
+  uint64_t seed = 0;
+  Device device = Device::cpu;
+};
+// small_set: E 300 × 3 networks (the cpu-quick evaluation); whole_dataset: E 20 × 1 (the baseline).
+struct EvalDefaults {
+  int64_t epochs, num_eval;
+};
+EvalDefaults eval_defaults(Evaluated what);
+EvalOptions resolve_eval(const EvalRequest& r, const DatasetInfo& data, Evaluated what);
 
 }  // namespace loco::condense

@@ -38,27 +38,18 @@ condense::DatasetPair load_data(const DataFlags& f) {
   return d;
 }
 
-void add_eval_flags(CLI::App* app, EvalFlags& f, const std::string& epochs_help) {
+void add_eval_flags(CLI::App* app, EvalFlags& f, condense::Evaluated what, const std::string& epochs_help) {
   std::string names;
   for (const auto& n : models::network_names()) names += (names.empty() ? "" : ", ") + n;
-  app->add_option("--model", f.model, "Network to train: " + names)->capture_default_str();
-  app->add_option("--epochs", f.epochs, epochs_help)->capture_default_str()->check(CLI::NonNegativeNumber);
-  app->add_option("--num-eval", f.num_eval, "Fresh networks to train and test (mean ± std over them)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app->add_option("--aug", f.aug,
-                  "Augmentation of each training minibatch: dsa (the dataset's DSA strategy), none, dc (DC's "
-                  "augment for this dataset and model), or a DSA strategy such as color_crop_cutout")
-      ->capture_default_str();
-}
-
-condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dataset,
-                                      const std::string& condensed_with) {
-  try {
-    return condense::evaluation_schedule(f.aug, f.epochs, dataset, f.model, condensed_with);
-  } catch (const Error& e) {
-    LOCO_FAIL("--aug: ", e.what());
-  }
+  const condense::EvalDefaults d = condense::eval_defaults(what);
+  add_optional(app, "--model", f.model, "Network to train: " + names + " (default ConvNet)");
+  add_optional(app, "--epochs", f.epochs, epochs_help + " (default " + std::to_string(d.epochs) + ")");
+  add_optional(app, "--num-eval", f.num_eval,
+               "Fresh networks to train and test, mean ± std over them (default " + std::to_string(d.num_eval) + ")");
+  add_optional(app, "--aug", f.aug,
+               "Augmentation of each training minibatch: dsa (the dataset's DSA strategy, or the one a set was "
+               "condensed with), none, dc (DC's augment for this dataset and model), or a DSA strategy such as "
+               "color_crop_cutout (default dsa)");
 }
 
 void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out) {
@@ -90,6 +81,10 @@ Device parse_device(const std::string& d) {
   LOCO_FAIL("--device: expected cpu, cuda or auto, got '", d, "'");
 }
 }  // namespace
+
+condense::EvalRequest eval_request(const EvalFlags& f, const CommonFlags& c, Device dev) {
+  return {.model = f.model, .aug = f.aug, .epochs = f.epochs, .num_eval = f.num_eval, .seed = c.seed, .device = dev};
+}
 
 Device resolve_device(const CommonFlags& f) {
   const Device d = parse_device(f.device);

@@ -13,6 +13,7 @@
 #include "condense/data/dataset.h"
 #include "condense/driver.h"
 #include "condense/eval/protocol.h"
+#include "condense/presets.h"
 #include "condense/run_dir.h"
 
 namespace loco::cli {
@@ -34,17 +35,11 @@ template <class T> CLI::Option* add_optional(CLI::App* app, const std::string& n
 }
 
 struct EvalFlags {
-  std::string model = "ConvNet";
-  int64_t epochs = 300;
-  int64_t num_eval = 3;
-  std::string aug = "dsa";
+  std::optional<std::string> model, aug;
+  std::optional<int64_t> epochs, num_eval;
 };
-// epochs_help: what --epochs means for this subcommand.
-void add_eval_flags(CLI::App* app, EvalFlags& f, const std::string& epochs_help);
-// The schedule --aug asks for (condense::evaluation_schedule); condensed_with: the DSA strategy
-// a saved set was condensed with, which "dsa" then means.
-condense::TrainSchedule schedule_from(const EvalFlags& f, const std::string& dataset,
-                                      const std::string& condensed_with = "");
+// epochs_help: what --epochs means for this subcommand; `what` says whose defaults to show.
+void add_eval_flags(CLI::App* app, EvalFlags& f, condense::Evaluated what, const std::string& epochs_help);
 
 struct CommonFlags {
   std::string device = "auto";
@@ -56,6 +51,8 @@ struct CommonFlags {
 void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out);
 // --device resolved (auto: cuda when a GPU is present), with --tf32 applied to the CUDA backend.
 Device resolve_device(const CommonFlags& f);
+// The evaluation flags as a request for condense::resolve_eval.
+condense::EvalRequest eval_request(const EvalFlags& f, const CommonFlags& c, Device dev);
 
 // A progress bar on a terminal (stdout); plain lines otherwise, about `lines` of them per job.
 class ProgressPrinter {

@@ -36,7 +36,7 @@ Command add_coreset(CLI::App& parent) {
                   "instead of training one");
   app->add_flag("--normalise-features", f->coreset.normalise_features, "herding: L2-normalise features (iCaRL)");
   add_data_flags(app, f->data);
-  add_eval_flags(app, f->eval, "Evaluation: E, the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
+  add_eval_flags(app, f->eval, condense::Evaluated::small_set, "Evaluation: E, the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
   app->add_flag("--skip-eval", f->skip_eval, "Only pick and save the coreset");
   add_common_flags(app, f->common, true);
   return {app, [f]() {
@@ -45,8 +45,10 @@ Command add_coreset(CLI::App& parent) {
             condense::CoresetOptions o = f->coreset;
             o.seed = f->common.seed;
             o.device = dev;
-            const condense::TrainSchedule schedule = schedule_from(f->eval, data.train.name);
-            o.dsa = schedule.dsa;
+            const condense::EvalOptions eval = condense::resolve_eval(
+                eval_request(f->eval, f->common, dev), condense::dataset_info(data.train.name),
+                condense::Evaluated::small_set);
+            o.dsa = eval.train.dsa;
             const std::string out = f->common.out.empty()
                                         ? "runs/" + o.method + "-" + data.train.name + "-ipc" + std::to_string(o.ipc) +
                                               "-s" + std::to_string(o.seed)
@@ -68,8 +70,9 @@ Command add_coreset(CLI::App& parent) {
                 {"command", "coreset"},
                 {"config", {{"method", o.method}, {"dataset", data.train.name}, {"ipc", o.ipc},
                             {"feature_model", o.model}, {"feature_epochs", o.epochs}, {"feature_weights", o.feature_weights},
-                            {"normalise_features", o.normalise_features}, {"eval_model", f->eval.model},
-                            {"eval_epochs", f->eval.epochs}, {"num_eval", f->eval.num_eval}, {"aug", f->eval.aug},
+                            {"normalise_features", o.normalise_features}, {"eval_model", eval.model},
+                            {"eval_epochs", eval.train.epochs}, {"num_eval", eval.num_eval},
+                            {"aug", condense::augmentation_name(eval.train)},
                             {"seed", o.seed}, {"device", device_name(dev)}}},
                 {"dataset", dataset_json(data.train)},
                 {"images_per_class", o.ipc},
@@ -81,8 +84,7 @@ Command add_coreset(CLI::App& parent) {
             report["timings"] = {{"select_seconds", select_s}};
             if (!f->skip_eval) {
               const auto r = run_evaluation(condense::Dataset::of_images(cs.images, cs.labels, data.train.classes),
-                                            data.test, {.model = f->eval.model, .num_eval = f->eval.num_eval,
-                                                        .train = schedule, .seed = o.seed, .device = dev});
+                                            data.test, eval);
               report["evaluation"] = eval_json(r);
               report["timings"]["eval_seconds"] = r.seconds;
             }

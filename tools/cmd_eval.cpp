@@ -23,7 +23,7 @@ Command add_eval(CLI::App& parent) {
   app->footer("Example: loco eval runs/herding-FashionMNIST-ipc10-s0 --model LeNet --num-eval 5");
   app->add_option("RUN_DIR", f->set, "A run directory, or a synset.safetensors file")->required();
   app->add_option("--data-dir", f->data.data_dir, "Folder of the dataset's official files (default: as recorded)");
-  add_eval_flags(app, f->eval, "E: the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
+  add_eval_flags(app, f->eval, condense::Evaluated::small_set, "E: the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
   add_optional(app, "--lr", f->lr,
                "Learning rate of the trained networks (default 0.01; a set made by mtt or lomtt: its learned syn_lr, "
                "as the reference evaluates)");
@@ -44,29 +44,25 @@ Command add_eval(CLI::App& parent) {
             const auto dsa_it = set.metadata.find("dsa_strategy");
             const std::string condensed_with =
                 dsa_it == set.metadata.end() || dsa_it->second == "none" ? "" : dsa_it->second;
-            condense::EvalOptions o{.model = f->eval.model, .num_eval = f->eval.num_eval,
-                                    .train = schedule_from(f->eval, data.train.name, condensed_with),
-                                    .seed = f->common.seed, .device = dev};
-            o.train.standardise = f->standardise;
-            const auto lr_it = set.metadata.find("syn_lr");
-            if (f->lr) {
-              LOCO_CHECK(std::isfinite(*f->lr) && *f->lr > 0, "--lr: ", *f->lr, " is out of range; allowed: a finite number > 0");
-              o.train.lr = *f->lr;
-            } else if (lr_it != set.metadata.end()) {
-              o.train.lr = condense::parse_double(lr_it->second, f->set + ": syn_lr");
-              LOCO_CHECK(std::isfinite(o.train.lr) && o.train.lr > 0, f->set, ": its syn_lr ", o.train.lr,
-                         " is not a learning rate");
+            condense::EvalRequest req = eval_request(f->eval, f->common, dev);
+            req.condensed_with = condensed_with;
+            req.lr = f->lr;
+            req.standardise = f->standardise;
+            if (const auto lr_it = set.metadata.find("syn_lr"); lr_it != set.metadata.end())
+              req.syn_lr = condense::parse_double(lr_it->second, f->set + ": syn_lr");
+            const condense::EvalOptions o = condense::resolve_eval(req, condense::dataset_info(data.train.name),
+                                                                   condense::Evaluated::small_set);
+            if (!f->lr && req.syn_lr)
               std::printf("eval: lr %g, the set's learned syn_lr (--lr to choose another)\n", o.train.lr);
-            }
             const auto r = run_evaluation(condense::Dataset::of_images(set.images, set.labels, data.test.classes),
                                           data.test, o);
             namespace fs = std::filesystem;
             const std::string dir = fs::is_directory(f->set) ? f->set : fs::path(f->set).parent_path().string();
-            const std::string path = (dir.empty() ? std::string(".") : dir) + "/eval-" + f->eval.model + "-e" +
-                                     std::to_string(f->eval.epochs) + "-s" + std::to_string(f->common.seed) + ".json";
+            const std::string path = (dir.empty() ? std::string(".") : dir) + "/eval-" + o.model + "-e" +
+                                     std::to_string(o.train.epochs) + "-s" + std::to_string(f->common.seed) + ".json";
             condense::Json j = eval_json(r);
             j["set"] = f->set;
-            j["aug_flag"] = f->eval.aug;
+            j["aug_flag"] = f->eval.aug.value_or("dsa");
             j["seed"] = f->common.seed;
             j["device"] = device_name(dev);
             const std::string text = j.dump(2) + "\n";

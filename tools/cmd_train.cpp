@@ -13,7 +13,7 @@ namespace loco::cli {
 Command add_train(CLI::App& parent) {
   struct Flags {
     DataFlags data;
-    EvalFlags eval{.epochs = 20, .num_eval = 1};
+    EvalFlags eval;
     CommonFlags common;
     int64_t test_every = 1;
   };
@@ -21,25 +21,29 @@ Command add_train(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("train", "Train a network on the whole training set (the baseline)");
   app->footer("Example: loco train --dataset FashionMNIST --epochs 20 --out runs/train-fmnist");
   add_data_flags(app, f->data, true);
-  add_eval_flags(app, f->eval, "E: the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
-  app->get_option("--num-eval")->description("Networks to train one after the other (mean ± std)");
+  add_eval_flags(app, f->eval, condense::Evaluated::whole_dataset, "E: the protocol trains E+1 epochs, lr ×0.1 after epoch E/2+1");
+  app->get_option("--num-eval")->description("Networks to train one after the other, mean ± std (default " +
+                                             std::to_string(condense::eval_defaults(condense::Evaluated::whole_dataset).num_eval) + ")");
   app->add_option("--test-every", f->test_every, "Test accuracy every K epochs (0: only at the end)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   add_common_flags(app, f->common, true);
   return {app, [f]() {
             const Device dev = resolve_device(f->common);
-            const condense::TrainSchedule schedule = schedule_from(f->eval, f->data.dataset);
+            const condense::EvalOptions o = condense::resolve_eval(
+                eval_request(f->eval, f->common, dev), condense::dataset_info(f->data.dataset),
+                condense::Evaluated::whole_dataset);
+            const condense::TrainSchedule& schedule = o.train;
             auto data = load_data(f->data);
             const std::string out = f->common.out.empty()
-                                        ? "runs/train-" + data.train.name + "-" + f->eval.model + "-e" +
-                                              std::to_string(f->eval.epochs) + "-s" + std::to_string(f->common.seed)
+                                        ? "runs/train-" + data.train.name + "-" + o.model + "-e" +
+                                              std::to_string(schedule.epochs) + "-s" + std::to_string(f->common.seed)
                                         : f->common.out;
             condense::RunDir run(out, f->common.force);
             std::printf("train: %s on all %lld images, %lld epochs, augmentation %s, %lld network(s)\n",
-                        f->eval.model.c_str(), static_cast<long long>(data.train.size()),
+                        o.model.c_str(), static_cast<long long>(data.train.size()),
                         static_cast<long long>(schedule.epochs + 1), condense::augmentation_name(schedule).c_str(),
-                        static_cast<long long>(f->eval.num_eval));
+                        static_cast<long long>(o.num_eval));
             ProgressPrinter bar;
             // The protocol's own loop (evaluate_set), tested on the way every --test-every epochs.
             auto on_epoch = [&](models::Module& net, const condense::EpochEnd& e) {
@@ -53,8 +57,6 @@ Command add_train(CLI::App& parent) {
               }
               run.append_log(line);
             };
-            const condense::EvalOptions o{.model = f->eval.model, .num_eval = f->eval.num_eval, .train = schedule,
-                                          .seed = f->common.seed, .device = dev};
             const condense::EvalResult r = condense::evaluate_set(
                 data.train, data.test, o, [&](const condense::Progress& p) { bar(p); }, on_epoch);
             bar.finish();
@@ -66,11 +68,11 @@ Command add_train(CLI::App& parent) {
             for (size_t i = 0; i < last.parameters().size(); ++i)
               weights.emplace_back(last.parameter_names()[i], last.parameters()[i].detach());
             save_safetensors(run.path("model.safetensors"), weights,
-                             {{"model", f->eval.model}, {"dataset", data.train.name}});
+                             {{"model", o.model}, {"dataset", data.train.name}});
             condense::Json report = {
                 {"command", "train"},
-                {"config", {{"dataset", data.train.name}, {"model", f->eval.model}, {"epochs", f->eval.epochs},
-                            {"epochs_trained", schedule.epochs + 1}, {"num_eval", f->eval.num_eval},
+                {"config", {{"dataset", data.train.name}, {"model", o.model}, {"epochs", schedule.epochs},
+                            {"epochs_trained", schedule.epochs + 1}, {"num_eval", o.num_eval},
                             {"aug", r.aug}, {"lr", schedule.lr}, {"momentum", schedule.momentum},
                             {"weight_decay", schedule.weight_decay}, {"batch", schedule.batch},
                             {"seed", f->common.seed}, {"device", device_name(dev)}}},

@@ -119,5 +119,39 @@ TEST(Presets, GdumbPresets) {
   EXPECT_THROW(resolve_gdumb({.num_eval = 0}, fmnist()), Error);
 }
 
+// loco eval, coreset and train: their defaults, a set's strategy and learned rate, the flags' ranges.
+TEST(Presets, EvalOfSetsCoresetsAndTheWholeDataset) {
+  const EvalOptions set = resolve_eval({}, fmnist(), Evaluated::small_set);
+  EXPECT_EQ(set.model, "ConvNet");
+  EXPECT_EQ(set.train.epochs, 300);
+  EXPECT_EQ(set.num_eval, 3);
+  EXPECT_EQ(set.train.dsa.str(), default_dsa_strategy("FashionMNIST"));
+  EXPECT_DOUBLE_EQ(set.train.lr, 0.01);
+  const EvalOptions whole = resolve_eval({}, fmnist(), Evaluated::whole_dataset);
+  EXPECT_EQ(whole.train.epochs, 20);
+  EXPECT_EQ(whole.num_eval, 1);
+
+  const EvalOptions mtt = resolve_eval({.condensed_with = "crop_scale", .syn_lr = 0.02}, fmnist(), Evaluated::small_set);
+  EXPECT_EQ(mtt.train.dsa.str(), "crop_scale");
+  EXPECT_DOUBLE_EQ(mtt.train.lr, 0.02);
+  EXPECT_DOUBLE_EQ(resolve_eval({.lr = 0.05, .syn_lr = 0.02}, fmnist(), Evaluated::small_set).train.lr, 0.05);
+  EXPECT_TRUE(resolve_eval({.aug = "none"}, fmnist(), Evaluated::small_set).train.dsa.none());
+
+  auto expect_error = [](const EvalRequest& r, const std::string& says) {
+    try {
+      resolve_eval(r, fmnist(), Evaluated::small_set);
+      ADD_FAILURE() << "accepted; expected an error saying " << says;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  expect_error({.epochs = -1}, "--epochs");
+  expect_error({.num_eval = 0}, "--num-eval");
+  expect_error({.lr = -0.1}, "--lr");
+  expect_error({.model = "Nope"}, "--model");
+  expect_error({.aug = "wobble"}, "--aug");
+  expect_error({.syn_lr = -0.5}, "syn_lr");
+}
+
 }  // namespace
 }  // namespace loco::condense
