@@ -132,9 +132,6 @@ void check_network(const std::string& name, const char* flag, const DatasetInfo&
              ": distribution matching needs a network with an embedding (", name, " has none)");
 }
 
-// At most this many floats in a synthetic set (64 GiB): a larger --ipc is a typo, not a plan.
-constexpr int64_t kMaxSetFloats = int64_t{1} << 34;
-
 }  // namespace
 
 CondenseConfig resolve_condense(const CondenseRequest& r, const DatasetInfo& data) {

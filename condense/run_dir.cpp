@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "condense/data/dataset.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/png.h"
 #include "engine/io/safetensors.h"
@@ -184,6 +185,16 @@ SavedSet load_set(const std::string& path_in) {
   s.labels = take("labels");
   LOCO_CHECK(s.labels.defined() && s.labels.dtype() == DType::i64 && s.labels.ndim() == 1, path,
              ": needs an i64 [N] tensor 'labels'");
+  // The dataset the set names: what its images and labels must fit.
+  auto named = s.metadata.find("dataset");
+  LOCO_CHECK(named != s.metadata.end(), path, ": the set names no dataset in its metadata");
+  const DatasetInfo* data = nullptr;
+  try {
+    data = &dataset_info(named->second);
+  } catch (const Error& e) {
+    LOCO_FAIL(path, ": metadata 'dataset': ", e.what());
+  }
+  const DatasetInfo& d = *data;
   s.a = take("A");
   s.b = take("B");
   if (s.a.defined() || s.b.defined()) {
@@ -192,6 +203,17 @@ SavedSet load_set(const std::string& path_in) {
                    s.a.dim(3) == s.b.dim(2),
                path, ": low-rank factors A ", s.a.defined() ? s.a.shape() : Shape{}, " and B ",
                s.b.defined() ? s.b.shape() : Shape{}, " must be f32 [N,C,H,r] and [N,C,r,W]");
+    // Everything about the reconstruction is checked before it is allocated: a crafted header
+    // can ask for a product of exabytes, or one whose element count wraps around.
+    const int64_t n = s.a.dim(0), c = s.a.dim(1), h = s.a.dim(2), r = s.a.dim(3), w = s.b.dim(3);
+    LOCO_CHECK(r >= 1 && r < std::min(h, w), path, ": rank ", r, " of A ", s.a.shape(), " and B ", s.b.shape(),
+               " is not in 1 ≤ r < min(H, W)");
+    LOCO_CHECK(c == d.channels && h == d.height && w == d.width, path, ": A ", s.a.shape(), " and B ", s.b.shape(),
+               " reconstruct ", c, "×", h, "×", w, " images, not ", d.name, "'s ", d.channels, "×", d.height, "×",
+               d.width);
+    const int64_t floats = Shape{n, c, h, w}.numel();
+    LOCO_CHECK(floats <= kMaxSetFloats, path, ": A ", s.a.shape(), " and B ", s.b.shape(), " would reconstruct ",
+               floats, " floats, more than any set loco makes (", kMaxSetFloats, ")");
     NoGradGuard no_grad;
     s.images = lowrank_reconstruct(s.a, s.b);
   } else {
@@ -201,6 +223,12 @@ SavedSet load_set(const std::string& path_in) {
   }
   LOCO_CHECK(s.images.dim(0) == s.labels.dim(0), path, ": ", s.images.dim(0), " images but ", s.labels.dim(0),
              " labels");
+  LOCO_CHECK(s.images.dim(1) == d.channels && s.images.dim(2) == d.height && s.images.dim(3) == d.width, path,
+             ": images ", s.images.shape(), " are not ", d.name, "'s ", d.channels, "×", d.height, "×", d.width);
+  const int64_t* l = s.labels.data<int64_t>();
+  for (int64_t i = 0; i < s.labels.numel(); ++i)
+    LOCO_CHECK(l[i] >= 0 && l[i] < d.classes, path, ": label ", l[i], " of image ", i, " is not a class of ", d.name,
+               " (0…", d.classes - 1, ")");
   return s;
 }
 

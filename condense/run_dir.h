@@ -65,7 +65,12 @@ struct SavedSet {
 void save_set(const RunDir& run, const Tensor& images, const Tensor& a, const Tensor& b, const Tensor& labels,
               int64_t classes, const std::map<std::string, std::string>& metadata, const std::vector<float>& mean,
               const std::vector<float>& std, int64_t max_cols = 32);
+// At most this many floats in a synthetic set (64 GiB): a larger --ipc is a typo, not a plan, and a
+// larger file is not one loco wrote.
+inline constexpr int64_t kMaxSetFloats = int64_t{1} << 34;
 // Reads a synset.safetensors (or a run directory holding one); throws naming the file at fault.
+// The set must name its dataset (metadata 'dataset'), and is checked against it (image shape,
+// labels in range) before any reconstruction is allocated.
 SavedSet load_set(const std::string& path);
 
 // Comma-separated floats of a metadata value ("0.2861" or ".4914,.4822,.4465").

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/check.h"
+
 namespace loco {
 
 class Shape {
@@ -17,9 +19,15 @@ class Shape {
   int64_t ndim() const { return static_cast<int64_t>(dims_.size()); }
   int64_t operator[](int64_t i) const { return dims_[static_cast<size_t>(i < 0 ? i + ndim() : i)]; }
   int64_t& operator[](int64_t i) { return dims_[static_cast<size_t>(i < 0 ? i + ndim() : i)]; }
+  // Checked: a shape read from a file can hold dimensions whose product wraps around int64,
+  // and a wrapped count would size a buffer smaller than the loops that fill it.
   int64_t numel() const {
+    for (auto d : dims_)
+      if (d == 0) return 0;
     int64_t n = 1;
-    for (auto d : dims_) n *= d;
+    for (auto d : dims_)
+      LOCO_CHECK(d >= 0 && !__builtin_mul_overflow(n, d, &n), "shape ", str(), ": ",
+                 d < 0 ? "a negative dimension" : "more elements than an int64 counts");
     return n;
   }
   const std::vector<int64_t>& dims() const { return dims_; }

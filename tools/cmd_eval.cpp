@@ -33,14 +33,8 @@ Command add_eval(CLI::App& parent) {
   return {app, [f]() {
             const Device dev = resolve_device(f->common);
             const condense::SavedSet set = condense::load_set(f->set);
-            auto it = set.metadata.find("dataset");
-            LOCO_CHECK(it != set.metadata.end(), f->set, ": the set names no dataset in its metadata");
-            f->data.dataset = it->second;
+            f->data.dataset = set.metadata.at("dataset");  // load_set checked the set against it
             auto data = load_data(f->data);
-            LOCO_CHECK(set.images.dim(1) == data.test.channels() && set.images.dim(2) == data.test.height() &&
-                           set.images.dim(3) == data.test.width(),
-                       f->set, ": images ", set.images.shape(), " do not fit ", data.test.name, " ",
-                       data.test.pixels.shape());
             const auto dsa_it = set.metadata.find("dsa_strategy");
             const std::string condensed_with =
                 dsa_it == set.metadata.end() || dsa_it->second == "none" ? "" : dsa_it->second;

@@ -116,5 +116,55 @@ TEST_F(RunDirTest, LoadingAMissingOrForeignFileNamesIt) {
   EXPECT_THROW(parse_floats("0.1,x", "mean"), Error);
 }
 
+// A header-only file written byte by byte: 8-byte little-endian length, then the JSON.
+void write_header_only(const std::string& path, const std::string& json) {
+  std::ofstream f(path, std::ios::binary);
+  const uint64_t n = json.size();
+  for (int i = 0; i < 8; ++i) f.put(static_cast<char>((n >> (8 * i)) & 0xff));
+  f << json;
+}
+
+void expect_refused(const std::string& path, const std::string& says) {
+  try {
+    load_set(path);
+    ADD_FAILURE() << path << " was accepted; expected an error saying " << says;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+  }
+}
+
+// Crafted sets must be refused before anything is reconstructed: zero-sized factors whose product's
+// element count wraps around int64 (this once wrote past a 0-byte buffer), factors that would
+// reconstruct 20 GB from 600 KB, rank 0, images of another dataset's shape, labels out of range.
+TEST_F(RunDirTest, CraftedSetsAreRefusedBeforeAnyAllocation) {
+  const std::string wrap = path("wrap.safetensors");
+  write_header_only(wrap,
+                    R"({"__metadata__":{"dataset":"FashionMNIST"},)"
+                    R"("A":{"dtype":"F32","shape":[4294967296,1,4294967296,0],"data_offsets":[0,0]},)"
+                    R"("B":{"dtype":"F32","shape":[4294967296,1,0,1],"data_offsets":[0,0]},)"
+                    R"("labels":{"dtype":"I64","shape":[0],"data_offsets":[0,0]}})");
+  expect_refused(wrap, "rank 0");
+  EXPECT_THROW((Shape{int64_t{1} << 32, 1, int64_t{1} << 32, 1}.numel()), Error);
+
+  const Tensor labels = from_vector<int64_t>({0}, {1});
+  auto save = [&](const std::string& name, std::vector<std::pair<std::string, Tensor>> t,
+                  const std::string& dataset = "FashionMNIST") {
+    t.emplace_back("labels", labels);
+    save_safetensors(path(name), t, {{"dataset", dataset}});
+    return path(name);
+  };
+  expect_refused(save("huge.safetensors", {{"A", zeros({1, 1, 100000, 1})}, {"B", zeros({1, 1, 1, 50000})}}),
+                 "not FashionMNIST's 1×28×28");
+  expect_refused(save("cifar.safetensors", {{"images", zeros({1, 3, 32, 32})}}), "not FashionMNIST's");
+  expect_refused(save("nodata.safetensors", {{"images", zeros({1, 1, 28, 28})}}, "Imaginary"), "metadata 'dataset'");
+  save_safetensors(path("label.safetensors"),
+                   {{"images", zeros({1, 1, 28, 28})}, {"labels", from_vector<int64_t>({10}, {1})}},
+                   {{"dataset", "FashionMNIST"}});
+  expect_refused(path("label.safetensors"), "label 10 of image 0");
+  save_safetensors(path("anon.safetensors"), {{"images", zeros({1, 1, 28, 28})}, {"labels", labels}});
+  expect_refused(path("anon.safetensors"), "names no dataset");
+}
+
 }  // namespace
 }  // namespace loco::condense
