@@ -49,10 +49,26 @@ condense::Json time_unit(const std::function<void()>& fn, int warmup, int reps) 
   return {{"median_ms", r3(median)}, {"min_ms", r3(s.front())}, {"max_ms", r3(s.back())}, {"reps", n}, {"warmup", warmup}};
 }
 
-const std::vector<std::string> kUnits = {
+const std::vector<std::string> kStandardUnits = {
     "dm_iter", "dm_iter_nodsa", "lodm_iter", "lodm_iter_nodsa", "lodm_si_iter", "dc_step", "lodc_step", "dc_step_ipc1",
     "eval_train_step", "eval_train_step_dsa", "test_forward_1024", "lowrank_recon_fwd_bwd", "lowrank_recon_fwd",
-    "net_init", "dm_iter_c100", "dm_iter_t200", "mtt_iter", "lomtt_iter"};
+    "net_init"};
+
+// The unroll's memory against its time: MTT at CIFAR-10 shapes, ipc 10 (100 images per student
+// step), syn_steps 10, 30, 50, each --unroll full and checkpoint.
+constexpr int64_t kUnrollSteps[] = {10, 30, 50};
+const char* const kUnrollModes[] = {"full", "checkpoint"};
+std::string unroll_unit(int64_t steps, const std::string& mode) {
+  return "mtt_unroll_s" + std::to_string(steps) + "_" + mode;
+}
+
+// Units too big or too slow for a default run: they run only when named.
+std::vector<std::string> only_when_named_units() {
+  std::vector<std::string> v = {"dm_iter_c100", "dm_iter_t200", "mtt_iter", "lomtt_iter"};
+  for (int64_t s : kUnrollSteps)
+    for (const char* m : kUnrollModes) v.push_back(unroll_unit(s, m));
+  return v;
+}
 
 }  // namespace
 
@@ -72,7 +88,9 @@ Command add_bench(CLI::App& parent) {
       "real, 32×32×3, ipc 1, DSA, from 50 000 generated images) and dm_iter_t200 (200 classes × 256 real,\n"
       "64×64×3, ConvNetD4, from 100 000 generated images) run only when named; mtt_iter and lomtt_iter\n"
       "(CIFAR-10 shapes, ipc 1, LoMTT at the same memory: 80 rank-2 images, syn_steps 20, one synthetic expert\n"
-      "trajectory written to a temporary folder; bench/torch_mtt_ref.py is the PyTorch twin) run only when named.\n"
+      "trajectory written to a temporary folder; bench/torch_mtt_ref.py is the PyTorch twin) run only when named,\n"
+      "as do mtt_unroll_s<N>_<full|checkpoint> (N 10, 30, 50: MTT at CIFAR-10 shapes, ipc 10, one process each\n"
+      "under /usr/bin/time -v for the unroll's peak memory).\n"
       "Example: loco bench --units dm_iter,lodm_iter --reps 5");
   app->add_option("--units", f->units, "Comma-separated units (default: all)");
   app->add_option("--reps", f->reps, "Timed calls per unit (30 for units under 50 ms)")->capture_default_str();
@@ -87,17 +105,19 @@ Command add_bench(CLI::App& parent) {
               if (e == std::string::npos) e = f->units.size();
               if (e > b) wanted.insert(f->units.substr(b, e - b));
             }
+            const std::vector<std::string> big = only_when_named_units();
+            const std::set<std::string> only_when_named(big.begin(), big.end());
             for (const auto& u : wanted)
-              LOCO_CHECK(std::find(kUnits.begin(), kUnits.end(), u) != kUnits.end(), "--units: unknown unit '", u,
-                         "'; see loco bench --help");
-            const bool standard = wanted.empty() || std::any_of(wanted.begin(), wanted.end(), [](const std::string& u) {
-              return u != "dm_iter_c100" && u != "dm_iter_t200" && u != "mtt_iter" && u != "lomtt_iter";
+              LOCO_CHECK(only_when_named.count(u) ||
+                             std::find(kStandardUnits.begin(), kStandardUnits.end(), u) != kStandardUnits.end(),
+                         "--units: unknown unit '", u, "'; see loco bench --help");
+            const bool standard = wanted.empty() || std::any_of(wanted.begin(), wanted.end(), [&](const std::string& u) {
+              return !only_when_named.count(u);
             });
             condense::Json meta = {{"device", device_name(dev)}, {"engine", "loco"}, {"generated", f->data.generated}};
 #ifdef _OPENMP
             meta["threads"] = omp_get_max_threads();
 #endif
-            const std::set<std::string> only_when_named = {"dm_iter_c100", "dm_iter_t200", "mtt_iter", "lomtt_iter"};
             auto want = [&](const std::string& u) { return wanted.empty() ? !only_when_named.count(u) : wanted.count(u) > 0; };
             auto emit = [&](const std::string& name, const std::function<void()>& fn, condense::Json cfg) {
               if (!want(name)) return;
@@ -119,9 +139,9 @@ Command add_bench(CLI::App& parent) {
               const condense::ClassIndex index(on_device.labels, on_device.classes);
               condense::Condensation job = condense::prepare_condensation(c, on_device, index);
               condense::Json cfg = {{"ipc", c.ipc}, {"ipc_effective", c.images_per_class}, {"rank", c.rank},
-                                    {"batch_real", c.batch_real}, {"dsa", !c.dsa_strategy.empty()},
-                                    {"syn_floats", job.set->floats_stored()}, {"model", c.model},
-                                    {"classes", on_device.classes}, {"real_images", on_device.size()}};
+                                    {"dsa", !c.dsa_strategy.empty()}, {"syn_floats", job.set->floats_stored()},
+                                    {"model", c.model}, {"classes", on_device.classes}, {"real_images", on_device.size()}};
+              if (c.mtt.experts.empty()) cfg["batch_real"] = c.batch_real;  // trajectory matching takes no real batch
               cfg.update(extra);
               emit(name, [&] { job.objective->iterate(*job.set, *job.opt, g); }, cfg);
             };
@@ -132,7 +152,10 @@ Command add_bench(CLI::App& parent) {
               condensation_unit(unit, {.method = "dm", .preset = "paper", .ipc = 1, .model = model}, big.train,
                                 {{"generated", true}, {"note", "generated data of the dataset's shape and train split size"}});
             }
-            if (want("mtt_iter") || want("lomtt_iter")) {
+            const bool unroll_wanted = std::any_of(big.begin(), big.end(), [&](const std::string& u) {
+              return u.starts_with("mtt_unroll_") && want(u);
+            });
+            if (want("mtt_iter") || want("lomtt_iter") || unroll_wanted) {
               // One expert whose trajectory drifts from a fresh ConvNet: timing needs its shapes, not its values.
               const condense::DatasetInfo& cifar = condense::dataset_info("CIFAR10");
               const condense::DatasetPair small = condense::generated_dataset(cifar, 100, 10);
@@ -152,6 +175,15 @@ Command add_bench(CLI::App& parent) {
                                          .syn_steps = 20, .expert_epochs = 2, .max_start_epoch = 1},
                                   small.train, {{"syn_steps", 20}, {"generated", true}});
               }
+              for (int64_t steps : kUnrollSteps)
+                for (const char* mode : kUnrollModes) {
+                  const std::string unit = unroll_unit(steps, mode);
+                  if (!want(unit)) continue;
+                  condensation_unit(unit, {.method = "mtt", .preset = "paper", .ipc = 10, .init = "noise",
+                                           .experts = dir, .unroll = mode, .syn_steps = steps,
+                                           .expert_epochs = 2, .max_start_epoch = 1},
+                                    small.train, {{"syn_steps", steps}, {"unroll", mode}, {"generated", true}});
+                }
               std::filesystem::remove_all(dir);
             }
             if (!standard) return 0;
