@@ -80,7 +80,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "loco: unknown subcommand '%s'; choose one of: %s (loco --help)\n", argv[1], names.c_str());
     return 2;
   }
-  CLI11_PARSE(app, argc, argv);
+  // Usage errors exit 2 with the parser's own message, as command-line tools do (CLI11's codes,
+  // 104–109, say nothing to a script); --help still exits 0.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --version and the like
+    std::string where = "loco";
+    for (const CLI::App* s = &app; !s->get_subcommands().empty(); ) {
+      s = s->get_subcommands().front();
+      where += " " + s->get_name();
+    }
+    std::fprintf(stderr, "loco: usage: %s (%s --help)\n", e.what(), where.c_str());
+    return 2;
+  }
   try {
     if (*info) return cmd_info();
     for (const auto& c : commands)

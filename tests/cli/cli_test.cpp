@@ -239,4 +239,17 @@ TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
   EXPECT_FALSE(fs::exists(at("x.partial")));
 }
 
+// Usage errors (the parser's) exit 2 with its message and where --help is; errors of the work exit 1.
+TEST_F(Cli, UsageErrorsExitTwoAndWorkErrorsOne) {
+  for (const std::string args : {"coreset --method random", "condense --method dm --ipc abc",
+                                 "coreset --method kcenter --ipc 1", "eval", "condense --method dm --ipc 1 --bogus"}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("loco: usage: "), std::string::npos) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("--help"), std::string::npos) << args << "\n" << r.out;
+  }
+  EXPECT_EQ(run("condense --help").code, 0);
+  EXPECT_EQ(run("condense --method kcenter --ipc 1" + data()).code, 1);
+}
+
 }  // namespace
