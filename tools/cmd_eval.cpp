@@ -1,5 +1,6 @@
 // loco eval: the evaluation protocol on any saved set (a run directory or a synset.safetensors),
-// with any network. Writes eval-<model>-e<E>.json into the run directory (atomically).
+// with any network. Writes eval-<model>-e<E>-s<seed>[-standardised].json into the run directory
+// (atomically).
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -53,7 +54,8 @@ Command add_eval(CLI::App& parent) {
             namespace fs = std::filesystem;
             const std::string dir = fs::is_directory(f->set) ? f->set : fs::path(f->set).parent_path().string();
             const std::string path = (dir.empty() ? std::string(".") : dir) + "/eval-" + o.model + "-e" +
-                                     std::to_string(o.train.epochs) + "-s" + std::to_string(f->common.seed) + ".json";
+                                     std::to_string(o.train.epochs) + "-s" + std::to_string(f->common.seed) +
+                                     (o.train.standardise ? "-standardised" : "") + ".json";
             condense::Json j = eval_json(r);
             j["set"] = f->set;
             j["aug_flag"] = f->eval.aug.value_or("dsa");
