@@ -25,23 +25,23 @@ std::string trimmed(std::string d) {
 }
 }  // namespace
 
-RunDir::RunDir(std::string dir, bool force, bool keep_partial)
-    : dir_(trimmed(std::move(dir))), force_(force), keep_partial_(keep_partial) {
+RunDir::RunDir(std::string dir, bool force, std::string resume_marker)
+    : dir_(trimmed(std::move(dir))), marker_(std::move(resume_marker)), force_(force) {
   partial_ = dir_ + ".partial";
   std::error_code ec;
   LOCO_CHECK(force_ || !fs::exists(dir_, ec), dir_, " already exists; pass --force to replace it or choose another --out");
-  LOCO_CHECK(!keep_partial_ || force_ || !fs::exists(partial_, ec), partial_,
-             " holds an interrupted run: continue it with --resume ", dir_, ", or pass --force to start afresh");
-  fs::remove_all(partial_, ec);  // a stale one from an interrupted run
+  LOCO_CHECK(force_ || !resumable(), partial_, " holds an interrupted run: continue it with --resume ", dir_,
+             ", or pass --force to start afresh");
+  fs::remove_all(partial_, ec);  // a stale one, with nothing to resume
   fs::create_directories(partial_, ec);
   LOCO_CHECK(!ec, dir_, ": cannot create ", partial_, " (", ec.message(), ")");
 }
 
 RunDir::RunDir(std::string dir, const std::string& marker, Resume)
-    : dir_(trimmed(std::move(dir))), force_(true), keep_partial_(true) {
+    : dir_(trimmed(std::move(dir))), marker_(marker), force_(true) {
   partial_ = dir_ + ".partial";
   std::error_code ec;
-  if (fs::exists(partial_ + "/" + marker, ec)) return;
+  if (resumable()) return;
   LOCO_CHECK(fs::exists(dir_ + "/" + marker, ec), "--resume ", dir_, ": neither ", partial_, " (an interrupted run) nor ",
              dir_, " (a finished one) holds ", marker);
   fs::remove_all(partial_, ec);
@@ -52,13 +52,18 @@ RunDir::RunDir(std::string dir, const std::string& marker, Resume)
 RunDir RunDir::resume(std::string dir, const std::string& marker) { return RunDir(std::move(dir), marker, Resume{}); }
 
 RunDir::RunDir(RunDir&& o) noexcept
-    : dir_(std::move(o.dir_)), partial_(std::move(o.partial_)), force_(o.force_), keep_partial_(o.keep_partial_),
+    : dir_(std::move(o.dir_)), partial_(std::move(o.partial_)), marker_(std::move(o.marker_)), force_(o.force_),
       committed_(o.committed_) {
   o.committed_ = true;  // the moved-from handle owns nothing
 }
 
+bool RunDir::resumable() const {
+  std::error_code ec;
+  return !marker_.empty() && fs::exists(partial_ + "/" + marker_, ec);
+}
+
 RunDir::~RunDir() {
-  if (committed_ || keep_partial_) return;
+  if (committed_ || resumable()) return;
   std::error_code ec;
   fs::remove_all(partial_, ec);
 }

@@ -2,8 +2,8 @@
 // log.jsonl. Everything is written into "<dir>.partial" and the directory is renamed into
 // place by commit(), so an interrupted or failed run never leaves a half-written run
 // directory under the final name, and an existing one is never replaced unless asked
-// (--force). A RunDir destroyed without commit() removes its partial folder, unless it keeps it
-// for --resume (condensation: the checkpoint in "<dir>.partial" lets an interrupted run go on).
+// (--force). A RunDir destroyed without commit() removes its partial folder, unless that holds
+// the run's resume marker (condensation: checkpoint.safetensors lets an interrupted run go on).
 //
 // The synthetic-set file: "images" f32 [N,C,H,W] (full pixels) or the low-rank factors
 // "A" [N,C,H,r] and "B" [N,C,r,W] (the saving itself: images are A·B per channel), "labels"
@@ -25,9 +25,11 @@ void append_json_line(const std::string& file, const Json& line);
 
 class RunDir {
  public:
-  // Throws naming the directory when it exists and !force, or when it cannot be created.
-  // keep_partial: leave "<dir>.partial" in place when the run fails (it holds a checkpoint).
-  RunDir(std::string dir, bool force, bool keep_partial = false);
+  // Throws naming the directory when it exists and !force, when "<dir>.partial" holds an
+  // interrupted run (its resume_marker) and !force, or when it cannot be created. A partial
+  // folder without the marker holds nothing to resume and is replaced.
+  // resume_marker: a file that, once written, makes a failed run leave "<dir>.partial" in place.
+  RunDir(std::string dir, bool force, std::string resume_marker = "");
   // Continues a run: in "<dir>.partial" when an interrupted one is there, else from a finished
   // <dir> (copied to "<dir>.partial"; commit() then replaces <dir>). Throws when neither holds
   // `marker` (e.g. checkpoint.safetensors).
@@ -38,6 +40,8 @@ class RunDir {
   RunDir& operator=(const RunDir&) = delete;
 
   const std::string& dir() const { return dir_; }
+  // Whether "<dir>.partial" holds the resume marker: a failure now leaves a run to --resume.
+  bool resumable() const;
   // Where files go until commit().
   std::string path(const std::string& file) const { return partial_ + "/" + file; }
   void write_json(const std::string& file, const Json& j) const;  // atomic, pretty-printed
@@ -48,8 +52,8 @@ class RunDir {
  private:
   struct Resume {};
   RunDir(std::string dir, const std::string& marker, Resume);
-  std::string dir_, partial_;
-  bool force_, keep_partial_, committed_ = false;
+  std::string dir_, partial_, marker_;
+  bool force_, committed_ = false;
 };
 
 struct SavedSet {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 
 #include "condense/presets.h"
@@ -81,6 +82,23 @@ Device parse_device(const std::string& d) {
   LOCO_FAIL("--device: expected cpu, cuda or auto, got '", d, "'");
 }
 }  // namespace
+
+namespace {
+std::string g_marker, g_resumable, g_fresh;
+extern "C" void say_and_exit(int sig) {
+  const std::string& m = ::access(g_marker.c_str(), F_OK) == 0 ? g_resumable : g_fresh;
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, m.data(), m.size());
+  ::_exit(128 + sig);
+}
+}  // namespace
+
+void explain_interrupts(const std::string& marker, const std::string& resumable, const std::string& fresh) {
+  g_marker = marker;
+  g_resumable = resumable;
+  g_fresh = fresh;
+  std::signal(SIGINT, say_and_exit);
+  std::signal(SIGTERM, say_and_exit);
+}
 
 condense::EvalRequest eval_request(const EvalFlags& f, const CommonFlags& c, Device dev) {
   return {.model = f.model, .aug = f.aug, .epochs = f.epochs, .num_eval = f.num_eval, .seed = c.seed, .device = dev};

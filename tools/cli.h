@@ -51,6 +51,10 @@ struct CommonFlags {
 void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out);
 // --device resolved (auto: cuda when a GPU is present), with --tf32 applied to the CUDA backend.
 Device resolve_device(const CommonFlags& f);
+// From now on SIGINT and SIGTERM end the process (exit 128 + the signal) with a word on stderr:
+// `resumable` when `marker` exists (the run's checkpoint: written atomically, so it is whole),
+// `fresh` otherwise. Both are fixed here, since a signal handler may not allocate.
+void explain_interrupts(const std::string& marker, const std::string& resumable, const std::string& fresh);
 // The evaluation flags as a request for condense::resolve_eval.
 condense::EvalRequest eval_request(const EvalFlags& f, const CommonFlags& c, Device dev);
 

@@ -98,7 +98,7 @@ Command add_condense(CLI::App& parent) {
                 f->common.out.empty() ? "runs/" + c.method + "-" + data.train.name + "-ipc" + std::to_string(c.ipc) +
                                             (c.rank ? "-r" + std::to_string(c.rank) : "") + "-s" + std::to_string(c.seed)
                                       : f->common.out;
-            condense::RunDir run = f->resume.empty() ? condense::RunDir(out, f->common.force, /*keep_partial=*/true)
+            condense::RunDir run = f->resume.empty() ? condense::RunDir(out, f->common.force, "checkpoint.safetensors")
                                                      : condense::RunDir::resume(out, "checkpoint.safetensors");
             const int64_t full = data.train.classes * c.ipc * data.train.channels() * data.train.height() * data.train.width();
             std::printf("condense: %s, %lld images per class%s, %lld iterations, init %s, dsa %s, seed %llu\n",
@@ -110,14 +110,20 @@ Command add_condense(CLI::App& parent) {
             condense::CondenseHooks hooks{.progress = [&](const condense::Progress& p) { bar(p); },
                                           .note = [&](const std::string& s) { bar.finish(); std::printf("%s\n", s.c_str()); },
                                           .stop_after = f->stop_after};
+            explain_interrupts(run.path("checkpoint.safetensors"),
+                               "\nloco: interrupted; " + out + ".partial keeps the last checkpoint (every " +
+                                   std::to_string(c.checkpoint_every) +
+                                   " iterations): continue with the same flags and --resume " + out + "\n",
+                               "\nloco: interrupted before the first checkpoint; there is nothing to resume\n");
             condense::CondenseOutcome r;
             try {
               r = condense::condense(c, data, run, !f->resume.empty(), hooks);
             } catch (...) {
               bar.finish();
               std::fflush(stdout);
-              std::fprintf(stderr, "loco: the run so far is in %s.partial; continue it with --resume %s\n", out.c_str(),
-                           out.c_str());
+              if (run.resumable())
+                std::fprintf(stderr, "loco: the run so far is in %s.partial; continue it with --resume %s\n",
+                             out.c_str(), out.c_str());
               throw;
             }
             bar.finish();

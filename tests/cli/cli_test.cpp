@@ -21,8 +21,9 @@ struct Result {
   std::string out;  // stdout and stderr together
 };
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(LOCO_BIN) + " " + args + " 2>&1";
+// A shell command line, its output and exit status.
+Result sh(const std::string& line) {
+  const std::string cmd = line + " 2>&1";
   Result r{-1, ""};
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -33,6 +34,8 @@ Result run(const std::string& args) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+Result run(const std::string& args) { return sh(std::string(LOCO_BIN) + " " + args); }
 
 nlohmann::json read_json(const std::string& p) {
   std::ifstream f(p);
@@ -237,6 +240,28 @@ TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
   }
   EXPECT_FALSE(fs::exists(at("x"))) << "a failed run left its directory";
   EXPECT_FALSE(fs::exists(at("x.partial")));
+}
+
+// Ctrl-C says where the run stands: after a checkpoint, how to resume (and --resume then ends the
+// run); a failure before any checkpoint leaves nothing that blocks the next run.
+TEST_F(Cli, InterruptSaysHowToResumeAndResumeFinishes) {
+  const std::string out = at("intr");
+  const std::string flags = "condense --method dm --ipc 1 --iterations 400 --checkpoint-every 1 --num-eval 0" + data();
+  const Result r = sh(std::string(LOCO_BIN) + " " + flags + " --out " + out + " 2>&1 & pid=$!; while [ ! -f " + out +
+                      ".partial/checkpoint.safetensors ]; do sleep 0.05; done; kill -INT $pid; wait $pid; echo exit=$?");
+  EXPECT_NE(r.out.find("exit=130"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("loco: interrupted; " + out + ".partial keeps the last checkpoint"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--resume " + out), std::string::npos) << r.out;
+  const Result resumed = run(flags + " --resume " + out);
+  EXPECT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_TRUE(fs::exists(out + "/synset.safetensors"));
+
+  // A run that fails before its first checkpoint leaves no partial folder behind.
+  const Result early =
+      run("condense --method lodm --ipc 1 --iterations 5 --lr-img 1e30 --num-eval 0 --out " + at("early") + data());
+  EXPECT_NE(early.code, 0);
+  EXPECT_FALSE(fs::exists(at("early.partial")));
+  EXPECT_EQ(early.out.find("--resume"), std::string::npos) << early.out;
 }
 
 // Usage errors (the parser's) exit 2 with its message and where --help is; errors of the work exit 1.
