@@ -213,14 +213,14 @@ TEST_F(DriverTest, ResumedRunEndsWithTheSetOfAnUninterruptedOne) {
     const CondenseConfig c = tiny_config(method);
     std::vector<float> whole;
     {
-      RunDir run(dir(std::string(method) + "-whole"), false, true);
+      RunDir run(dir(std::string(method) + "-whole"), false, "checkpoint.safetensors");
       const auto r = condense(c, d, run, false);
       whole = r.set->images().to_vector<float>();
       run.commit();
     }
     const std::string cut = dir(std::string(method) + "-cut");
     {
-      RunDir run(cut, false, true);
+      RunDir run(cut, false, "checkpoint.safetensors");
       EXPECT_THROW(condense(c, d, run, false, {.stop_after = 2}), Error);  // checkpoints every 3: not at 2
     }
     ASSERT_TRUE(fs::exists(cut + ".partial/checkpoint.safetensors")) << "the interrupted run left no checkpoint";
@@ -244,7 +244,7 @@ TEST_F(DriverTest, EvaluatesEveryNIterationsAndAtTheEnd) {
   c.eval = {.model = "ConvNetW32", .num_eval = 1, .train = {.epochs = 1}};
   c.eval_every = 2;
   c.iterations = 5;
-  RunDir run(dir("e"), false, true);
+  RunDir run(dir("e"), false, "checkpoint.safetensors");
   const auto r = condense(c, d, run, false);
   // The reference's evaluation pools include iteration 0 (the initial set).
   ASSERT_EQ(r.evaluations.size(), 4u);
@@ -262,7 +262,7 @@ TEST_F(DriverTest, ResumeRefusesOtherSettingsAndSavedSetsReload) {
   c.eval.num_eval = 1;
   c.eval.train.epochs = 1;
   {
-    RunDir run(dir("a"), false, true);
+    RunDir run(dir("a"), false, "checkpoint.safetensors");
     const auto r = condense(c, d, run, false);
     ASSERT_EQ(r.evaluations.size(), 1u);
     EXPECT_EQ(r.evaluations[0].iteration, 2);

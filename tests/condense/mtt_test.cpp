@@ -223,7 +223,7 @@ TEST_F(Experts, MttAndLomttResumeEqualAnUninterruptedRunAndLearnTheirLr) {
     std::vector<float> whole;
     double lr = 0;
     {
-      RunDir run(path(std::string(method) + "-whole"), false, true);
+      RunDir run(path(std::string(method) + "-whole"), false, "checkpoint.safetensors");
       const auto r = condense(c, d, run, false);
       whole = r.set->images().to_vector<float>();
       ASSERT_TRUE(r.learned_lr);
@@ -234,7 +234,7 @@ TEST_F(Experts, MttAndLomttResumeEqualAnUninterruptedRunAndLearnTheirLr) {
     }
     const std::string cut = path(std::string(method) + "-cut");
     {
-      RunDir run(cut, false, true);
+      RunDir run(cut, false, "checkpoint.safetensors");
       EXPECT_THROW(condense(c, d, run, false, {.stop_after = 2}), Error);
     }
     RunDir run = RunDir::resume(cut, "checkpoint.safetensors");
@@ -251,7 +251,7 @@ TEST_F(Experts, AnNegativeSynLrStopsTheRunNamingTheIteration) {
   train_expert(d, tiny_expert_options(), 0, path("experts"));
   CondenseConfig c = tiny_mtt("mtt", path("experts"));
   c.mtt.lr_lr = 1e6;  // one step throws syn_lr far past 0
-  RunDir run(path("run"), false, true);
+  RunDir run(path("run"), false, "checkpoint.safetensors");
   try {
     condense(c, d, run, false);
     ADD_FAILURE() << "a run with a runaway syn_lr finished";
