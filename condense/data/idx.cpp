@@ -1,11 +1,13 @@
 // IDX reader (MNIST, Fashion-MNIST): the four files {train,t10k}-{images-idx3,labels-idx1}-ubyte,
-// gzipped (<stem>.gz) or plain. zlib's gzread reads both (a file without a gzip header passes
-// through unchanged), so one path serves them. The payload is read in chunks into a growing
+// gzipped (<stem>.gz) or plain; a file is inflated when it starts with the gzip magic, so one
+// path serves both. The payload is read in chunks into a growing
 // buffer, so a header claiming billions of images costs nothing until the bytes are there.
 // Shape letters: N images, H×W = 28×28, K = 10 classes.
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -21,32 +23,35 @@ constexpr uint32_t kImagesMagic = 2051;  // 0x00000803: unsigned bytes, 3 dims
 constexpr uint32_t kLabelsMagic = 2049;  // 0x00000801: unsigned bytes, 1 dim
 constexpr int64_t kSide = 28;
 
-class GzReader {
+// A file read as a byte stream: inflated when it starts with the gzip magic (1f 8b), as is
+// otherwise. zlib's gzread is not used: it accepts a stream cut before its trailer (the CRC and
+// length are then never checked) and ignores whatever follows the last member, so a damaged
+// download would load. Here the stream must end exactly at a member's verified trailer, and
+// only further gzip members (as `cat a.gz b.gz` makes) may follow it.
+class ByteReader {
  public:
-  explicit GzReader(const std::string& path) : path_(path), f_(gzopen(path.c_str(), "rb")) {
-    LOCO_CHECK(f_, path, ": cannot open");
-    gzbuffer(f_, 1 << 20);
-  }
-  ~GzReader() { gzclose(f_); }
-  GzReader(const GzReader&) = delete;
-  GzReader& operator=(const GzReader&) = delete;
-
-  // Up to n bytes; fewer only at the end of the data. Throws naming the file on a zlib error
-  // (a corrupt or truncated .gz).
-  size_t read(void* dst, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-      const auto want = static_cast<unsigned>(std::min<size_t>(n - got, 1u << 30));
-      const int r = gzread(f_, static_cast<char*>(dst) + got, want);
-      if (r < 0) {
-        int code = 0;
-        std::string msg = gzerror(f_, &code);
-        if (msg.starts_with(path_ + ": ")) msg.erase(0, path_.size() + 2);  // zlib prefixes the path
-        LOCO_FAIL(path_, ": read failed after ", total_ + got, " bytes (", msg, "): a corrupt or truncated file");
-      }
-      if (r == 0) break;
-      got += static_cast<size_t>(r);
+  explicit ByteReader(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb")) {
+    LOCO_CHECK(f_, path, ": cannot open (", std::strerror(errno), ")");
+    in_.resize(1 << 20);
+    fill();
+    gzip_ = have_ >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
+    if (gzip_) {
+      LOCO_CHECK(inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK, path_, ": cannot start zlib");
+      z_.next_in = in_.data();
+      z_.avail_in = static_cast<uInt>(have_);
     }
+  }
+  ~ByteReader() {
+    if (gzip_) inflateEnd(&z_);
+    std::fclose(f_);
+  }
+  ByteReader(const ByteReader&) = delete;
+  ByteReader& operator=(const ByteReader&) = delete;
+
+  // Up to n bytes; fewer only at the end of the data. Throws naming the file on a corrupt or
+  // truncated gzip stream.
+  size_t read(void* dst, size_t n) {
+    const size_t got = gzip_ ? inflate_into(static_cast<uint8_t*>(dst), n) : copy_into(static_cast<uint8_t*>(dst), n);
     total_ += got;
     return got;
   }
@@ -71,8 +76,70 @@ class GzReader {
   }
 
  private:
+  // Refills in_ from the file when it is used up; false at the end of the file.
+  bool fill() {
+    if (pos_ < have_) return true;
+    have_ = std::fread(in_.data(), 1, in_.size(), f_);
+    pos_ = 0;
+    LOCO_CHECK(!std::ferror(f_), path_, ": read failed after ", total_, " bytes (", std::strerror(errno), ")");
+    return have_ > 0;
+  }
+
+  size_t copy_into(uint8_t* dst, size_t n) {
+    size_t got = 0;
+    while (got < n && fill()) {
+      const size_t k = std::min(n - got, have_ - pos_);
+      std::memcpy(dst + got, in_.data() + pos_, k);
+      pos_ += k;
+      got += k;
+    }
+    return got;
+  }
+
+  size_t inflate_into(uint8_t* dst, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+      if (ended_) {
+        // A member ended at its checked trailer: the data ends here, or another member starts.
+        if (z_.avail_in == 0) {
+          z_.next_in = in_.data();
+          z_.avail_in = static_cast<uInt>(have_ = std::fread(in_.data(), 1, in_.size(), f_));
+          LOCO_CHECK(!std::ferror(f_), path_, ": read failed (", std::strerror(errno), ")");
+        }
+        if (z_.avail_in == 0) break;
+        LOCO_CHECK(z_.next_in[0] == 0x1f && (z_.avail_in < 2 || z_.next_in[1] == 0x8b), path_,
+                   ": bytes after the end of the gzip stream (", total_ + got, " bytes inflated): not a clean .gz");
+        LOCO_CHECK(inflateReset(&z_) == Z_OK, path_, ": zlib reset failed");
+        ended_ = false;
+      }
+      if (z_.avail_in == 0) {
+        z_.next_in = in_.data();
+        z_.avail_in = static_cast<uInt>(have_ = std::fread(in_.data(), 1, in_.size(), f_));
+        LOCO_CHECK(!std::ferror(f_), path_, ": read failed (", std::strerror(errno), ")");
+        LOCO_CHECK(z_.avail_in > 0, path_, ": truncated gzip stream (it ends after ", total_ + got,
+                   " inflated bytes, before its CRC and length trailer)");
+      }
+      const auto want = static_cast<uInt>(std::min<size_t>(n - got, 1u << 30));
+      z_.next_out = dst + got;
+      z_.avail_out = want;
+      const int r = inflate(&z_, Z_NO_FLUSH);
+      got += want - z_.avail_out;
+      if (r == Z_STREAM_END) {
+        ended_ = true;
+      } else if (r != Z_OK && !(r == Z_BUF_ERROR && z_.avail_in == 0)) {
+        LOCO_FAIL(path_, ": corrupt gzip stream after ", total_ + got, " inflated bytes (",
+                  z_.msg ? z_.msg : "zlib error " + std::to_string(r), ")");
+      }
+    }
+    return got;
+  }
+
   std::string path_;
-  gzFile f_;
+  std::FILE* f_;
+  std::vector<uint8_t> in_;
+  size_t have_ = 0, pos_ = 0;
+  bool gzip_ = false, ended_ = false;
+  z_stream z_{};
   uint64_t total_ = 0;
 };
 
@@ -99,7 +166,7 @@ struct IdxImages {
 };
 
 IdxImages read_images(const std::string& path) {
-  GzReader r(path);
+  ByteReader r(path);
   uint8_t h[16];
   const size_t got = r.read(h, sizeof h);
   LOCO_CHECK(got == sizeof h, path, ": truncated header (", got, " of 16 bytes)");
@@ -111,7 +178,7 @@ IdxImages read_images(const std::string& path) {
 }
 
 std::vector<uint8_t> read_labels(const std::string& path, int64_t classes) {
-  GzReader r(path);
+  ByteReader r(path);
   uint8_t h[8];
   const size_t got = r.read(h, sizeof h);
   LOCO_CHECK(got == sizeof h, path, ": truncated header (", got, " of 8 bytes)");

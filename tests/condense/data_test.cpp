@@ -150,6 +150,22 @@ TEST_F(DataTest, IdxGzipMatchesPlainAndMnistNormalisation) {
   EXPECT_NO_THROW(load_dataset("MNIST", path("gz")));
 }
 
+// `cat a.gz b.gz` is a valid gzip file (RFC 1952: a file is a series of members).
+TEST_F(DataTest, IdxGzipOfSeveralMembersReads) {
+  write_idx(path("cat"), true);
+  const Bytes whole = idx_images(kTrainY.size());
+  const size_t half = whole.size() / 2;
+  write_gz(path("cat/a.gz"), Bytes(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(half)));
+  write_gz(path("cat/b.gz"), Bytes(whole.begin() + static_cast<std::ptrdiff_t>(half), whole.end()));
+  Bytes joined = read_bytes(path("cat/a.gz"));
+  const Bytes b = read_bytes(path("cat/b.gz"));
+  joined.insert(joined.end(), b.begin(), b.end());
+  write_bytes(path("cat/train-images-idx3-ubyte.gz"), joined);
+  write_idx(path("plain"), false);
+  EXPECT_EQ(load_dataset("MNIST", path("cat")).train.pixels.to_vector<uint8_t>(),
+            load_dataset("MNIST", path("plain")).train.pixels.to_vector<uint8_t>());
+}
+
 struct IdxCase {
   const char* what;
   const char* file;  // the file whose name the error must carry
@@ -240,6 +256,34 @@ TEST_F(DataTest, IdxCorruptFilesNameTheFile) {
          write_bytes(d + "/" + tl + ".gz", b);
        },
        {"train-labels-idx1-ubyte.gz"}},
+      // zlib's gzread accepted these three: the trailer was never checked, trailing bytes ignored.
+      {"gzip without its length",
+       "train-images-idx3-ubyte.gz",
+       [&](const std::string& d) {
+         write_gz(d + "/" + ti + ".gz", idx_images(5));
+         Bytes b = read_bytes(d + "/" + ti + ".gz");
+         b.resize(b.size() - 4);
+         write_bytes(d + "/" + ti + ".gz", b);
+       },
+       {"truncated gzip"}},
+      {"gzip with a wrong CRC",
+       "train-images-idx3-ubyte.gz",
+       [&](const std::string& d) {
+         write_gz(d + "/" + ti + ".gz", idx_images(5));
+         Bytes b = read_bytes(d + "/" + ti + ".gz");
+         b[b.size() - 8] ^= 1;
+         write_bytes(d + "/" + ti + ".gz", b);
+       },
+       {"corrupt gzip", "check"}},
+      {"gzip with trailing garbage",
+       "train-labels-idx1-ubyte.gz",
+       [&](const std::string& d) {
+         write_gz(d + "/" + tl + ".gz", idx_labels(kTrainY));
+         Bytes b = read_bytes(d + "/" + tl + ".gz");
+         b.push_back('x');
+         write_bytes(d + "/" + tl + ".gz", b);
+       },
+       {"after the end of the gzip stream"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
