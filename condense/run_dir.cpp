@@ -1,8 +1,14 @@
 // RunDir and the synthetic-set file.
 #include "condense/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,37 +29,99 @@ std::string trimmed(std::string d) {
   LOCO_CHECK(!d.empty(), "the run directory name is empty");
   return d;
 }
+
+// Removes everything in dir but the lock file, which this process holds open and locked:
+// deleting it would let a third run lock a fresh file beside ours.
+void clear_but_marker(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename() != kRunMarker) fs::remove_all(e.path(), ec);
+}
 }  // namespace
+
+bool written_by_loco(const std::string& dir) {
+  std::error_code ec;
+  return fs::exists(dir + "/" + kRunMarker, ec) || fs::exists(dir + "/report.json", ec);
+}
+
+void RunDir::lock() {
+  const std::string file = partial_ + "/" + kRunMarker;
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  LOCO_CHECK(fd >= 0, dir_, ": cannot create ", file, " (", std::strerror(errno), ")");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    std::string holder(pid, static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    LOCO_FAIL("another loco (PID ", holder.empty() ? "unknown" : holder, ") is writing ", dir_, " (in ", partial_,
+              "); wait for it to finish, or choose another --out");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  const bool written = ::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size());
+  if (!written) {
+    ::close(fd);
+    LOCO_FAIL(dir_, ": cannot write ", file, " (", std::strerror(errno), ")");
+  }
+  lock_.fd = fd;
+}
+
+RunDir::Fd::~Fd() {
+  if (fd >= 0) ::close(fd);
+}
 
 RunDir::RunDir(std::string dir, bool force, std::string resume_marker)
     : dir_(trimmed(std::move(dir))), marker_(std::move(resume_marker)), force_(force) {
   partial_ = dir_ + ".partial";
   std::error_code ec;
+  // A run in progress is refused before anything else is looked at or touched.
+  const bool had_partial = fs::is_directory(partial_, ec);
+  if (had_partial) {
+    LOCO_CHECK(fs::is_empty(partial_, ec) || written_by_loco(partial_) || resumable(), partial_,
+               " exists but loco did not make it; move it away or choose another --out");
+    lock();
+  }
   LOCO_CHECK(force_ || !fs::exists(dir_, ec), dir_, " already exists; pass --force to replace it or choose another --out");
+  LOCO_CHECK(!fs::exists(dir_, ec) || written_by_loco(dir_), dir_, " is not a loco run directory (it holds no ",
+             kRunMarker, " or report.json), so --force does not replace it; move it away or choose another --out");
   LOCO_CHECK(force_ || !resumable(), partial_, " holds an interrupted run: continue it with --resume ", dir_,
              ", or pass --force to start afresh");
-  fs::remove_all(partial_, ec);  // a stale one, with nothing to resume
-  fs::create_directories(partial_, ec);
-  LOCO_CHECK(!ec, dir_, ": cannot create ", partial_, " (", ec.message(), ")");
+  if (had_partial) {
+    clear_but_marker(partial_);  // a stale one, with nothing to resume, or a forced restart
+  } else {
+    fs::create_directories(partial_, ec);
+    LOCO_CHECK(!ec, dir_, ": cannot create ", partial_, " (", ec.message(), ")");
+    lock();
+  }
 }
 
 RunDir::RunDir(std::string dir, const std::string& marker, Resume)
     : dir_(trimmed(std::move(dir))), marker_(marker), force_(true) {
   partial_ = dir_ + ".partial";
   std::error_code ec;
+  if (fs::is_directory(partial_, ec)) lock();
   if (resumable()) return;
   LOCO_CHECK(fs::exists(dir_ + "/" + marker, ec), "--resume ", dir_, ": neither ", partial_, " (an interrupted run) nor ",
              dir_, " (a finished one) holds ", marker);
-  fs::remove_all(partial_, ec);
-  fs::copy(dir_, partial_, fs::copy_options::recursive, ec);
-  LOCO_CHECK(!ec, "--resume ", dir_, ": cannot copy it to ", partial_, " (", ec.message(), ")");
+  if (lock_.fd >= 0) {
+    clear_but_marker(partial_);
+  } else {
+    fs::create_directories(partial_, ec);
+    LOCO_CHECK(!ec, "--resume ", dir_, ": cannot create ", partial_, " (", ec.message(), ")");
+    lock();
+  }
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (e.path().filename() == kRunMarker) continue;
+    fs::copy(e.path(), partial_ + "/" + e.path().filename().string(), fs::copy_options::recursive, ec);
+    LOCO_CHECK(!ec, "--resume ", dir_, ": cannot copy ", e.path().string(), " to ", partial_, " (", ec.message(), ")");
+  }
 }
 
 RunDir RunDir::resume(std::string dir, const std::string& marker) { return RunDir(std::move(dir), marker, Resume{}); }
 
 RunDir::RunDir(RunDir&& o) noexcept
     : dir_(std::move(o.dir_)), partial_(std::move(o.partial_)), marker_(std::move(o.marker_)), force_(o.force_),
-      committed_(o.committed_) {
+      committed_(o.committed_), lock_(std::move(o.lock_)) {
   o.committed_ = true;  // the moved-from handle owns nothing
 }
 
@@ -63,9 +131,10 @@ bool RunDir::resumable() const {
 }
 
 RunDir::~RunDir() {
-  if (committed_ || resumable()) return;
-  std::error_code ec;
-  fs::remove_all(partial_, ec);
+  if (!committed_ && !resumable()) {
+    std::error_code ec;
+    fs::remove_all(partial_, ec);
+  }
 }
 
 void RunDir::write_json(const std::string& file, const Json& j) const {
@@ -84,7 +153,8 @@ void RunDir::append_log(const Json& line) const { append_json_line(path("log.jso
 void RunDir::commit() {
   std::error_code ec;
   if (fs::exists(dir_, ec)) {
-    LOCO_CHECK(force_, dir_, " appeared while the run was going; it is kept, and the run is in ", partial_);
+    LOCO_CHECK(force_ && written_by_loco(dir_), dir_, " appeared while the run was going; it is kept, and the run is in ",
+               partial_);
     const std::string old = dir_ + ".old";
     fs::remove_all(old, ec);
     fs::rename(dir_, old, ec);

@@ -23,16 +23,23 @@ using Json = nlohmann::ordered_json;
 // One JSON line appended to a log file (log.jsonl), created when missing.
 void append_json_line(const std::string& file, const Json& line);
 
+// The file that marks a directory as one loco wrote (so --force may replace it) and that a
+// writing loco holds an flock on (so a second run on the same --out is refused, not interleaved).
+// It holds the writer's PID, for that refusal's message.
+inline constexpr const char* kRunMarker = ".loco-run";
+
 class RunDir {
  public:
-  // Throws naming the directory when it exists and !force, when "<dir>.partial" holds an
-  // interrupted run (its resume_marker) and !force, or when it cannot be created. A partial
-  // folder without the marker holds nothing to resume and is replaced.
+  // Throws naming the directory when another loco is writing it (naming that process), when it
+  // exists and !force, when it exists but loco did not write it (no kRunMarker or report.json:
+  // --force never deletes a folder of someone else's), when "<dir>.partial" holds an interrupted
+  // run (its resume_marker) and !force, or when it cannot be created. A partial folder without
+  // the resume marker holds nothing to resume and is replaced.
   // resume_marker: a file that, once written, makes a failed run leave "<dir>.partial" in place.
   RunDir(std::string dir, bool force, std::string resume_marker = "");
   // Continues a run: in "<dir>.partial" when an interrupted one is there, else from a finished
   // <dir> (copied to "<dir>.partial"; commit() then replaces <dir>). Throws when neither holds
-  // `marker` (e.g. checkpoint.safetensors).
+  // `marker` (e.g. checkpoint.safetensors), or when another loco is writing it.
   static RunDir resume(std::string dir, const std::string& marker);
   ~RunDir();
   RunDir(const RunDir&) = delete;
@@ -52,9 +59,23 @@ class RunDir {
  private:
   struct Resume {};
   RunDir(std::string dir, const std::string& marker, Resume);
+  void lock();  // takes the flock on partial_'s kRunMarker, creating it; throws when it is held
+  // The locked file's descriptor, closed (so unlocked) with the RunDir, or when a constructor throws.
+  struct Fd {
+    int fd = -1;
+    Fd() = default;
+    Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
+    Fd& operator=(Fd&&) = delete;
+    ~Fd();
+  };
   std::string dir_, partial_, marker_;
   bool force_, committed_ = false;
+  Fd lock_;
 };
+
+// Whether loco wrote the directory: it holds kRunMarker, or the report.json of a run made
+// before the marker existed.
+bool written_by_loco(const std::string& dir);
 
 struct SavedSet {
   Tensor images;  // [N,C,H,W]: reconstructed from A·B for a low-rank file

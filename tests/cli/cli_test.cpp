@@ -246,7 +246,7 @@ TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
 // run); a failure before any checkpoint leaves nothing that blocks the next run.
 TEST_F(Cli, InterruptSaysHowToResumeAndResumeFinishes) {
   const std::string out = at("intr");
-  const std::string flags = "condense --method dm --ipc 1 --iterations 400 --checkpoint-every 1 --num-eval 0" + data();
+  const std::string flags = "condense --method dm --ipc 1 --iterations 60 --checkpoint-every 1 --num-eval 0" + data();
   const Result r = sh(std::string(LOCO_BIN) + " " + flags + " --out " + out + " 2>&1 & pid=$!; while [ ! -f " + out +
                       ".partial/checkpoint.safetensors ]; do sleep 0.05; done; kill -INT $pid; wait $pid; echo exit=$?");
   EXPECT_NE(r.out.find("exit=130"), std::string::npos) << r.out;
@@ -262,6 +262,23 @@ TEST_F(Cli, InterruptSaysHowToResumeAndResumeFinishes) {
   EXPECT_NE(early.code, 0);
   EXPECT_FALSE(fs::exists(at("early.partial")));
   EXPECT_EQ(early.out.find("--resume"), std::string::npos) << early.out;
+}
+
+// Two runs on one --out: the second is refused at once, naming the first's PID, and the first's
+// files are untouched (before the lock, their log lines interleaved).
+TEST_F(Cli, ASecondRunOnTheSameOutIsRefused) {
+  const std::string out = at("twice");
+  const std::string flags =
+      "condense --method dm --ipc 1 --iterations 100000 --checkpoint-every 1 --num-eval 0 --out " + out + data();
+  const Result r = sh(std::string(LOCO_BIN) + " " + flags + " >/dev/null 2>&1 & pid=$!; while [ ! -f " + out +
+                      ".partial/checkpoint.safetensors ]; do sleep 0.05; done; echo first=$pid; " + LOCO_BIN + " " +
+                      flags + " --force 2>&1; echo exit=$?; kill -TERM $pid; wait $pid");
+  const auto at_pid = r.out.find("first=");
+  ASSERT_NE(at_pid, std::string::npos) << r.out;
+  const std::string pid = r.out.substr(at_pid + 6, r.out.find('\n', at_pid) - at_pid - 6);
+  EXPECT_NE(r.out.find("exit=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("another loco (PID " + pid + ") is writing " + out), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(out + ".partial/checkpoint.safetensors")) << "the refused run touched the first one's files";
 }
 
 // Usage errors (the parser's) exit 2 with its message and where --help is; errors of the work exit 1.

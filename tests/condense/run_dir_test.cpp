@@ -68,6 +68,64 @@ TEST_F(RunDirTest, AnExistingRunIsKeptUnlessForced) {
   EXPECT_FALSE(fs::exists(path("c.old")));
 }
 
+// flock: a second writer of one run directory is refused, naming the holder's PID, whatever its
+// flags; once the first is gone the directory is free again. (flock locks belong to an open file,
+// so two RunDirs in one process contend as two processes do.)
+TEST_F(RunDirTest, ASecondWriterIsRefusedNamingTheFirst) {
+  const std::string pid = "PID " + std::to_string(::getpid()) + ")";
+  {
+    RunDir first(path("d"), false, "checkpoint.safetensors");
+    std::ofstream(first.path("checkpoint.safetensors")) << "x";
+    for (bool force : {false, true}) {
+      try {
+        RunDir second(path("d"), force, "checkpoint.safetensors");
+        ADD_FAILURE() << "a second writer was let in (force " << force << ")";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("another loco (" + pid), std::string::npos) << e.what();
+      }
+    }
+    try {
+      RunDir::resume(path("d"), "checkpoint.safetensors");
+      ADD_FAILURE() << "--resume was let in while the run goes on";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("another loco"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(fs::exists(first.path("checkpoint.safetensors"))) << "the refused writer touched the running one";
+  }
+  RunDir again = RunDir::resume(path("d"), "checkpoint.safetensors");
+  again.commit();
+  EXPECT_TRUE(fs::exists(path("d") + "/" + kRunMarker));
+}
+
+// --force replaces only what loco wrote: a folder of someone else's (no marker, no report) is kept,
+// under the run's name or under its .partial name.
+TEST_F(RunDirTest, ForceReplacesOnlyDirectoriesLocoWrote) {
+  for (const std::string name : {"thesis", "notes.partial"}) {
+    fs::create_directories(path(name));
+    std::ofstream(path(name) + "/chapter1.tex") << "years of work";
+  }
+  for (const std::string out : {"thesis", "notes"}) {
+    try {
+      RunDir run(path(out), true);
+      ADD_FAILURE() << "--force took " << out;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("loco"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(slurp(path("thesis") + "/chapter1.tex"), "years of work");
+  EXPECT_EQ(slurp(path("notes.partial") + "/chapter1.tex"), "years of work");
+  {
+    RunDir run(path("mine"), false);
+    run.commit();
+  }
+  std::ofstream(path("mine") + "/extra") << "old";
+  {
+    RunDir run(path("mine"), true);
+    run.commit();
+  }
+  EXPECT_FALSE(fs::exists(path("mine") + "/extra")) << "a loco run directory was not replaced under --force";
+}
+
 TEST_F(RunDirTest, PixelAndLowRankSetsReloadToTheSameImages) {
   Generator g(3, 0);
   const Tensor labels = from_vector<int64_t>({0, 0, 1, 1, 2, 2}, {6});
