@@ -30,8 +30,10 @@ Json resumable(Json j) {
 
 constexpr const char* kObjectivePrefix = "objective.";
 
-void save_checkpoint(const RunDir& run, const CondenseConfig& c, const SyntheticSet& set, const Sgd& opt,
-                     const Objective& objective, int64_t done, double seconds) {
+constexpr const char* kDataKey = "data";
+
+void save_checkpoint(const RunDir& run, const CondenseConfig& c, const std::string& data, const SyntheticSet& set,
+                     const Sgd& opt, const Objective& objective, int64_t done, double seconds) {
   std::vector<std::pair<std::string, Tensor>> t;
   const auto& params = set.parameters();
   const auto& bufs = opt.momentum_buffers();
@@ -45,13 +47,16 @@ void save_checkpoint(const RunDir& run, const CondenseConfig& c, const Synthetic
   secs << seconds;
   save_safetensors(run.path(kCheckpoint), t,
                    {{"iterations_done", std::to_string(done)}, {"condense_seconds", secs.str()},
-                    {"config", c.to_json().dump()}});
+                    {"config", c.to_json().dump()}, {kDataKey, data}});
 }
 
-// Restores set and optimiser from the checkpoint; returns the iterations already done.
-int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet& set, Sgd& opt, Objective& objective,
-                        double& seconds) {
-  const std::string path = run.path(kCheckpoint);
+}  // namespace
+
+int64_t restore_checkpoint(const std::string& path, const CondenseConfig& c, const std::string& data, Condensation& job,
+                           double& seconds) {
+  SyntheticSet& set = *job.set;
+  Sgd& opt = *job.opt;
+  Objective& objective = *job.objective;
   const SafetensorsFile f = load_safetensors(path);
   auto meta = [&](const char* k) {
     auto it = f.metadata.find(k);
@@ -61,9 +66,11 @@ int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet
   const Json saved = Json::parse(meta("config"), nullptr, false);
   LOCO_CHECK(saved.is_object(), path, ": its 'config' metadata is not a JSON object");
   const Json want = c.to_json();
-  LOCO_CHECK(resumable(saved) == resumable(want), "--resume: the run in ", run.dir(),
+  LOCO_CHECK(resumable(saved) == resumable(want), "--resume: the run in ", path,
              " was made with other settings; it had\n  ", resumable(saved).dump(), "\nthis command asks for\n  ",
              resumable(want).dump(), "\n(only --iterations, --eval-every, --checkpoint-every and --device may change)");
+  LOCO_CHECK(meta(kDataKey) == data, "--resume: the run in ", path, " was made on other data; it had\n  ",
+             meta(kDataKey), "\nthis command loaded\n  ", data, "\n(check --data-dir)");
   const auto& params = set.parameters();
   std::vector<Tensor> bufs(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
@@ -90,6 +97,8 @@ int64_t load_checkpoint(const RunDir& run, const CondenseConfig& c, SyntheticSet
   LOCO_CHECK(done >= 0, path, ": iterations_done ", done, " is negative");
   return done;
 }
+
+namespace {
 
 // Where a run that went bad stands: its last good checkpoint, if one was written yet.
 std::string last_good_state(int64_t it, const RunDir& run) {
@@ -157,13 +166,13 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
   const ClassIndex index(train.labels, train.classes);
   Condensation job = prepare_condensation(c, train, index);
   CondenseOutcome out;
+  const std::string fingerprint = data_fingerprint(data);
+  double earlier_seconds = 0.0;
+  if (resume) out.start_iteration = restore_checkpoint(run.path(kCheckpoint), c, fingerprint, job, earlier_seconds);
   out.set = std::move(job.set);
   Sgd& opt = *job.opt;
   std::unique_ptr<Objective>& objective = job.objective;
-
-  double earlier_seconds = 0.0;
   if (resume) {
-    out.start_iteration = load_checkpoint(run, c, *out.set, opt, *objective, earlier_seconds);
     LOCO_CHECK(out.start_iteration <= c.iterations, "--resume: the run has done ", out.start_iteration,
                " iterations already, more than --iterations ", c.iterations);
     trim_log(run, out.start_iteration);
@@ -222,12 +231,12 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     const bool last = it + 1 == c.iterations;
     const bool stop = hooks.stop_after > 0 && it + 1 - out.start_iteration >= hooks.stop_after && !last;
     if (last || stop || (c.checkpoint_every > 0 && (it + 1) % c.checkpoint_every == 0))
-      save_checkpoint(run, c, *out.set, opt, *objective, it + 1, earlier_seconds + elapsed());
+      save_checkpoint(run, c, fingerprint, *out.set, opt, *objective, it + 1, earlier_seconds + elapsed());
     LOCO_CHECK(!stop, "stopped after ", hooks.stop_after, " iterations as asked (--stop-after); continue with --resume ",
                run.dir());
   }
   if (c.iterations == out.start_iteration)
-    save_checkpoint(run, c, *out.set, opt, *objective, c.iterations, earlier_seconds);
+    save_checkpoint(run, c, fingerprint, *out.set, opt, *objective, c.iterations, earlier_seconds);
   out.condense_seconds = earlier_seconds + elapsed();
   out.learned_lr = objective->learned_lr();
   out.experts = objective->experts();

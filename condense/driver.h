@@ -43,6 +43,13 @@ struct Condensation {
 };
 Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train, const ClassIndex& index);
 
+// Restores job's set, optimiser and objective from a checkpoint that condense() wrote; returns
+// the iterations it had done and sets seconds to their time. Refuses, naming path, a checkpoint
+// of other settings (c, iterations aside) or other data (data: data_fingerprint), and any tensor
+// of the wrong name, dtype or shape. (condense() calls it on --resume; exposed for fuzz/.)
+int64_t restore_checkpoint(const std::string& path, const CondenseConfig& c, const std::string& data, Condensation& job,
+                           double& seconds);
+
 struct CondenseHooks {
   ProgressFn progress;                       // one call per iteration; eval progress inside
   std::function<void(const std::string&)> note;  // one-line messages (evaluations, checkpoints)

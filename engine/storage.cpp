@@ -37,7 +37,9 @@ class CachingAllocator {
       release_locked();
       p = os_alloc(bytes);
     }
-    LOCO_CHECK(p, "out of ", device_name(device_), " memory allocating ", bytes, " bytes");
+    if (!p)
+      throw OutOfMemory("out of " + std::string(device_name(device_)) + " memory allocating " + std::to_string(bytes) +
+                        " bytes (" + std::to_string(stats_.live_bytes >> 20) + " MiB in use)");
     ++stats_.os_allocs;
     stats_.live_bytes += bytes;
     return p;

@@ -16,6 +16,12 @@ class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+// An allocation the device could not satisfy: its own type, so the command line can name the
+// flags that bound memory instead of suggesting a retry that would fail the same way.
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
 
 namespace detail {
 template <class... A>

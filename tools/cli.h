@@ -90,6 +90,7 @@ int64_t peak_rss_bytes();
 struct Command {
   CLI::App* app;
   std::function<int()> run;
+  std::string memory_flags = "";  // what bounds its memory, named when it runs out
 };
 Command add_train(CLI::App& parent);
 Command add_coreset(CLI::App& parent);

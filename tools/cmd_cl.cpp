@@ -132,7 +132,8 @@ Command add_cl(CLI::App& parent) {
             run.commit();
             std::printf("cl: %s/{report.json, plot.svg, memories/}\n", out.c_str());
             return 0;
-          }};
+          },
+          "memory is bounded by --batch-real, --memory and the method"};
 }
 
 }  // namespace loco::cli

@@ -118,6 +118,9 @@ Command add_condense(CLI::App& parent) {
             condense::CondenseOutcome r;
             try {
               r = condense::condense(c, data, run, !f->resume.empty(), hooks);
+            } catch (const OutOfMemory&) {
+              bar.finish();  // main names the flags that bound memory; the same command would fail again
+              throw;
             } catch (...) {
               bar.finish();
               std::fflush(stdout);
@@ -183,7 +186,9 @@ Command add_condense(CLI::App& parent) {
             std::printf("  files           %s/{synset.safetensors, grid.png, report.json, log.jsonl, checkpoint.safetensors}\n",
                         out.c_str());
             return 0;
-          }};
+          },
+          "memory is bounded by --max-batch (distribution matching: real images per embedding pass), "
+          "--batch-real, --ipc and the --model, and for MTT/LoMTT by --unroll checkpoint, --syn-steps and --batch-syn"};
 }
 
 }  // namespace loco::cli

@@ -112,7 +112,8 @@ Command add_experts(CLI::App& parent) {
             std::printf("experts: %s holds experts %lld…%lld\n", dir.c_str(), static_cast<long long>(plan.first),
                         static_cast<long long>(plan.first + plan.count - 1));
             return 0;
-          }};
+          },
+          "memory is bounded by --batch and the --model"};
 }
 
 }  // namespace loco::cli

@@ -98,10 +98,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "loco: usage: %s (%s --help)\n", e.what(), where.c_str());
     return 2;
   }
+  const loco::cli::Command* running = nullptr;
   try {
     if (*info) return cmd_info();
     for (const auto& c : commands)
-      if (*c.app) return c.run();
+      if (*c.app) return (running = &c)->run();
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "loco: error: out of host memory%s%s\n", running && !running->memory_flags.empty() ? "; " : "",
+                 running ? running->memory_flags.c_str() : "");
+    return 1;
+  } catch (const loco::OutOfMemory& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "loco: error: %s%s%s\n", e.what(), running && !running->memory_flags.empty() ? "; " : "",
+                 running ? running->memory_flags.c_str() : "");
+    return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "loco: error: %s\n", e.what());

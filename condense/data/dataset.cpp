@@ -3,6 +3,8 @@
 // Shape letters: N images, C channels, H×W image, K classes.
 #include "condense/data/dataset.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -221,5 +223,25 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
 }
 
 }  // namespace detail
+
+std::string data_fingerprint(const DatasetPair& data) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (const Dataset* d : {&data.train, &data.test})
+    for (const Tensor* t : {&d->pixels, &d->labels}) {
+      if (!t->defined()) continue;  // a split the caller has none of (GDumb condenses without a test split)
+      const Tensor host = t->to(Device::cpu);
+      const auto* p = static_cast<const Bytef*>(host.raw());
+      for (size_t left = host.nbytes(); left > 0;) {
+        const auto n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
+        crc = crc32(crc, p, n);
+        p += n;
+        left -= n;
+      }
+    }
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08lx", crc & 0xffffffffUL);
+  return data.train.name + " train " + std::to_string(data.train.size()) + " test " + std::to_string(data.test.size()) +
+         " crc32 " + hex;
+}
 
 }  // namespace loco::condense

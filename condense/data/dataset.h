@@ -61,6 +61,10 @@ struct Dataset {  // one split, in memory
 struct DatasetPair {
   Dataset train, test;
 };
+// What identifies the data a run was made on: its name, both splits' sizes and a CRC-32 of their
+// pixels and labels as loaded (e.g. "FashionMNIST train 60000 test 10000 crc32 5d2e6a0b"). A
+// checkpoint records it, so --resume on other images (another --data-dir) is refused.
+std::string data_fingerprint(const DatasetPair& data);
 
 // Loads both splits of a dataset from dir in its official format (see the readers below).
 DatasetPair load_dataset(const std::string& name, const std::string& dir);

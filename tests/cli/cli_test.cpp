@@ -281,6 +281,18 @@ TEST_F(Cli, ASecondRunOnTheSameOutIsRefused) {
   EXPECT_TRUE(fs::exists(out + ".partial/checkpoint.safetensors")) << "the refused run touched the first one's files";
 }
 
+// Out of memory names the flags that bound it and does not suggest a --resume that would fail
+// the same way. (ulimit -v makes the allocation fail the way a full machine does.)
+TEST_F(Cli, OutOfMemoryNamesTheFlagsThatBoundIt) {
+  const Result r = sh("ulimit -v 4000000; " + std::string(LOCO_BIN) +
+                      " condense --method dm --ipc 2000 --init noise --iterations 1 --num-eval 0 --checkpoint-every 1"
+                      " --out " + at("oom") + data());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("out of cpu memory"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("memory is bounded by --max-batch"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("--resume"), std::string::npos) << r.out;
+}
+
 // Usage errors (the parser's) exit 2 with its message and where --help is; errors of the work exit 1.
 TEST_F(Cli, UsageErrorsExitTwoAndWorkErrorsOne) {
   for (const std::string args : {"coreset --method random", "condense --method dm --ipc abc",

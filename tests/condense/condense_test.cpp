@@ -282,6 +282,14 @@ TEST_F(DriverTest, ResumeRefusesOtherSettingsAndSavedSetsReload) {
     EXPECT_NE(std::string(e.what()).find("other settings"), std::string::npos) << e.what();
   }
   c.lr_img = method_spec("lodm").lr_img;
+  // Same name and sizes, other images (another --data-dir): refused by the checkpoint's fingerprint.
+  try {
+    condense(c, testing::tiny_dataset(8, 2, 8), run, true);
+    ADD_FAILURE() << "other images were accepted on resume";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("other data"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--data-dir"), std::string::npos) << e.what();
+  }
   c.iterations = 4;  // extending a finished run is allowed
   const auto r = condense(c, d, run, true);
   EXPECT_EQ(r.start_iteration, 2);
