@@ -1,4 +1,5 @@
-// TinyImageNet reader: the official folder layout, decoded with stb_image.
+// TinyImageNet reader: the official folder layout; JPEGs decoded with libjpeg-turbo, PNGs with
+// stb_image.
 //   train/<wnid>/images/*.JPEG          500 per class in the official set
 //   val/images/*.JPEG + val/val_annotations.txt ("file \t wnid \t x0 \t y0 \t x1 \t y1")
 // The validation set is the test split (spec/evaluation.md §5). Class k is the k-th wnid in
@@ -8,6 +9,8 @@
 // parallel; the first failure is rethrown after the loop, naming its file.
 // Shape letters: N images, C = 3, H×W = 64×64, K = 200 classes.
 #include <algorithm>
+#include <csetjmp>
+#include <cstdio>
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
@@ -18,9 +21,10 @@
 
 #include "condense/data/dataset.h"
 
+#include <jpeglib.h>  // after <cstdio>: it needs FILE
+
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_PNG
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -143,10 +147,67 @@ std::vector<Item> val_items(const fs::path& root, const std::vector<std::string>
   return items;
 }
 
-// Decodes one image into CHW bytes (decoders give HWC).
+// libjpeg-turbo's errors end in error_exit, which must not return: it jumps back to the decode.
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf back;
+  char message[JMSG_LENGTH_MAX];
+};
+
+// A JPEG into CHW bytes, RGB (grayscale expanded), checked to be width×height. JPEGs go to
+// libjpeg-turbo, the decoder OSS-Fuzz keeps fuzzing: Debian's stb_image writes past a table on
+// a crafted Huffman segment (found by fuzz/fuzz_tiny_imagenet). No C++ object with a destructor
+// lives across the setjmp, so the longjmp skips none.
+void decode_jpeg(uint8_t* out, const std::vector<uint8_t>& bytes, const std::string& path, const DatasetInfo& info) {
+  jpeg_decompress_struct cinfo{};
+  JpegError err{};
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = [](j_common_ptr c) {
+    auto* e = reinterpret_cast<JpegError*>(c->err);
+    (*c->err->format_message)(c, e->message);
+    std::longjmp(e->back, 1);
+  };
+  // libjpeg only warns on corrupt data (a file cut short decodes padded with gray): refuse it.
+  err.mgr.emit_message = [](j_common_ptr c, int level) {
+    if (level < 0) c->err->error_exit(c);
+  };
+  std::vector<uint8_t> row(static_cast<size_t>(info.width) * 3);  // not touched after setjmp: no indeterminate state
+  const char* fault = nullptr;
+  int w = 0, h = 0;
+  if (setjmp(err.back)) {
+    jpeg_destroy_decompress(&cinfo);
+    LOCO_FAIL(path, ": not a decodable image (JPEG: ", err.message, ")");
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  w = static_cast<int>(cinfo.image_width);
+  h = static_cast<int>(cinfo.image_height);
+  if (w != info.width || h != info.height) {
+    fault = "size";
+  } else {
+    cinfo.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    const int64_t hw = static_cast<int64_t>(h) * w;
+    while (cinfo.output_scanline < cinfo.output_height) {
+      const auto y = static_cast<int64_t>(cinfo.output_scanline);
+      JSAMPROW r = row.data();
+      jpeg_read_scanlines(&cinfo, &r, 1);
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t x = 0; x < w; ++x) out[c * hw + y * w + x] = row[static_cast<size_t>(x * 3 + c)];
+    }
+    jpeg_finish_decompress(&cinfo);
+  }
+  jpeg_destroy_decompress(&cinfo);
+  LOCO_CHECK(!fault, path, ": image is ", w, "×", h, ", expected ", info.width, "×", info.height);
+}
+
+// Decodes one image into CHW bytes: JPEG by its magic, anything else (PNG) by stb_image.
 void decode_into(uint8_t* out, const Item& item, const DatasetInfo& info) {
   const std::vector<uint8_t> bytes = detail::read_file(item.path, kMaxImageBytes);
   LOCO_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), item.path, ": too large");
+  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF)
+    return decode_jpeg(out, bytes, item.path, info);
   const auto* p = bytes.data();
   const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, comp = 0;

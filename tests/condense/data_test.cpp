@@ -481,10 +481,18 @@ TEST_F(DataTest, TinyImageNetFolders) {
     return std::vector<float>(v.begin() + i * 12288, v.begin() + (i + 1) * 12288);
   };
   const std::string tr = root + "/train/";
-  EXPECT_EQ(image(x, 0), expected_image(tr + wnid(0) + "/images/" + wnid(0) + "_0.JPEG", info));
-  EXPECT_EQ(image(x, 6), expected_image(tr + wnid(5) + "/images/" + wnid(5) + "_1.JPEG", info));
+  // JPEGs are decoded by libjpeg-turbo and the reference here by stb: two correct decoders differ
+  // by a rounding step or two (IDCT, chroma upsampling). PNG is lossless: bit for bit.
+  auto levels_apart = [&](const std::vector<float>& a, const std::vector<float>& b) {
+    double worst = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      worst = std::max(worst, std::abs(double(a[i]) - b[i]) * 255.0 * info.std[i / 4096]);
+    return worst;
+  };
+  EXPECT_LE(levels_apart(image(x, 0), expected_image(tr + wnid(0) + "/images/" + wnid(0) + "_0.JPEG", info)), 3.0);
+  EXPECT_LE(levels_apart(image(x, 6), expected_image(tr + wnid(5) + "/images/" + wnid(5) + "_1.JPEG", info)), 3.0);
   EXPECT_EQ(image(x, 8), expected_image(tr + wnid(7) + "/images/" + wnid(7) + "_0.png", info));
-  EXPECT_EQ(image(t, 1), expected_image(root + "/val/images/val_1.JPEG", info));
+  EXPECT_LE(levels_apart(image(t, 1), expected_image(root + "/val/images/val_1.JPEG", info)), 3.0);
 
   // Independent of stb: de-normalised, the picture is near what was written (JPEG is lossy).
   auto pixel = [&](const std::vector<float>& v, int64_t i, int c, int y, int xx) {
@@ -533,6 +541,14 @@ TEST_F(DataTest, TinyImageNetCorruptFilesNameTheFile) {
     const std::string r = fresh("cut"), f = r + "/train/" + wnid(1) + "/images/" + wnid(1) + "_0.JPEG";
     Bytes b = read_bytes(f);
     b.resize(40);  // inside the headers, before the frame size: stb cannot even size it
+    write_bytes(f, b);
+    expect_error(load(r), {f, "not a decodable image"});
+  }
+  {
+    // Cut inside the scan: libjpeg only warns and pads the image with gray; loco refuses it.
+    const std::string r = fresh("cutscan"), f = r + "/train/" + wnid(2) + "/images/" + wnid(2) + "_0.JPEG";
+    Bytes b = read_bytes(f);
+    b.resize(b.size() - b.size() / 4);
     write_bytes(f, b);
     expect_error(load(r), {f, "not a decodable image"});
   }
