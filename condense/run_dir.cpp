@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -295,6 +296,15 @@ SavedSet load_set(const std::string& path_in) {
     s.images = take("images");
     LOCO_CHECK(s.images.defined() && s.images.dtype() == DType::f32 && s.images.ndim() == 4, path,
                ": needs an f32 [N,C,H,W] tensor 'images' (or low-rank factors 'A' and 'B')");
+  }
+  // A set holding NaN or Inf (a run that diverged, a damaged file) would train networks to chance
+  // and report it as an accuracy.
+  for (const auto& [name, t] : {std::pair<const char*, const Tensor*>{"A", &s.a}, {"B", &s.b}, {"images", &s.images}}) {
+    if (!t->defined() || (name[0] == 'i' && s.a.defined())) continue;  // the factors were checked
+    const float* v = t->data<float>();
+    for (int64_t i = 0; i < t->numel(); ++i)
+      LOCO_CHECK(std::isfinite(v[i]), path, ": ", name, " ", t->shape(), " holds ", v[i], " at element ", i,
+                 " (a diverged run or a damaged file)");
   }
   LOCO_CHECK(s.images.dim(0) == s.labels.dim(0), path, ": ", s.images.dim(0), " images but ", s.labels.dim(0),
              " labels");

@@ -32,7 +32,7 @@ class ByteReader {
  public:
   explicit ByteReader(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb")) {
     LOCO_CHECK(f_, path, ": cannot open (", std::strerror(errno), ")");
-    in_.resize(1 << 20);
+    in_.resize(1 << 16);
     fill();
     gzip_ = have_ >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
     if (gzip_) {

@@ -195,6 +195,31 @@ void expect_refused(const std::string& path, const std::string& says) {
 // Crafted sets must be refused before anything is reconstructed: zero-sized factors whose product's
 // element count wraps around int64 (this once wrote past a 0-byte buffer), factors that would
 // reconstruct 20 GB from 600 KB, rank 0, images of another dataset's shape, labels out of range.
+// loco eval refuses a set holding NaN or Inf, naming the tensor and the element.
+TEST_F(RunDirTest, SetsHoldingNanOrInfAreRefused) {
+  const Tensor labels = full({1}, 0, DType::i64, Device::cpu);
+  const std::map<std::string, std::string> meta = {{"dataset", "FashionMNIST"}};
+  std::vector<float> px(784, 0.5f), a(28 * 2, 0.1f), b(2 * 28, 0.1f);
+  px[17] = std::nanf("");
+  b[3] = INFINITY;
+  save_safetensors(path("nan.safetensors"), {{"images", from_vector(px, {1, 1, 28, 28})}, {"labels", labels}},
+                   meta);
+  save_safetensors(path("inf.safetensors"),
+                   {{"A", from_vector(a, {1, 1, 28, 2})}, {"B", from_vector(b, {1, 1, 2, 28})},
+                    {"labels", labels}},
+                   meta);
+  for (const auto& [file, says] : {std::pair<std::string, std::string>{"nan.safetensors", "images [1,1,28,28] holds nan at element 17"},
+                                   {"inf.safetensors", "B [1,1,2,28] holds inf at element 3"}}) {
+    try {
+      load_set(path(file));
+      ADD_FAILURE() << file << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path(file)), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(RunDirTest, CraftedSetsAreRefusedBeforeAnyAllocation) {
   const std::string wrap = path("wrap.safetensors");
   write_header_only(wrap,
