@@ -133,7 +133,7 @@ Command add_condense(CLI::App& parent) {
             const int64_t floats = r.set->floats_stored();
             std::map<std::string, std::string> meta = {
                 {"method", c.method}, {"dataset", data.train.name}, {"ipc", std::to_string(c.ipc)},
-                {"rank", std::to_string(c.rank)}, {"kind", r.set->kind()},
+                {"rank", std::to_string(c.rank)}, {"kind", r.set->kind()}, {"model", c.model},
                 {"dsa_strategy", c.dsa_strategy.empty() ? "none" : c.dsa_strategy}};
             if (r.learned_lr) meta["syn_lr"] = condense::Json(*r.learned_lr).dump();
             r.set->save(run, meta, data.train.mean, data.train.std);

@@ -83,6 +83,37 @@ TEST_F(Cli, CoresetWritesARunDirectoryAndEvalReadsIt) {
   EXPECT_EQ(read_json(at("rnd/report.json"))["images_per_class"], 1);
 }
 
+// Several sets × several networks: one eval file per cell and Table 3's layout (rows: sets with
+// the method and the network they were condensed on; columns: the evaluation networks).
+TEST_F(Cli, EvalOfSeveralSetsOnSeveralNetworksWritesTheCrossArchitectureTable) {
+  ASSERT_EQ(run("coreset --method random --ipc 1 --skip-eval --out " + at("xa-rnd") + data()).code, 0);
+  const Result c = run("condense --method dm --ipc 1 --iterations 2 --batch-real 4 --model ConvNetW32 --num-eval 0 --out " +
+                       at("xa-dm") + data());
+  ASSERT_EQ(c.code, 0) << c.out;
+  const Result e = run("eval " + at("xa-rnd") + " " + at("xa-dm") +
+                       " --model ConvNetW32,MLP --epochs 1 --num-eval 1 --aug none --table " + at("xa") + data());
+  ASSERT_EQ(e.code, 0) << e.out;
+  for (const char* run_dir : {"xa-rnd", "xa-dm"})
+    for (const char* model : {"ConvNetW32", "MLP"})
+      EXPECT_TRUE(fs::exists(at(std::string(run_dir) + "/eval-" + model + "-e1-s0.json"))) << run_dir << " " << model;
+  const auto t = read_json(at("xa.json"));
+  EXPECT_EQ(t["models"], nlohmann::json({"ConvNetW32", "MLP"}));
+  ASSERT_EQ(t["rows"].size(), 2u);
+  EXPECT_EQ(t["rows"][1]["method"], "dm");
+  EXPECT_EQ(t["rows"][1]["condensed_on"], "ConvNetW32");
+  EXPECT_EQ(t["rows"][0]["condensed_on"], "—") << "a coreset is condensed on no network";
+  EXPECT_EQ(t["rows"][0]["results"]["MLP"]["accuracies"].size(), 1u);
+  std::ifstream md(at("xa.md"));
+  const std::string table(std::istreambuf_iterator<char>(md), {});
+  EXPECT_NE(table.find("| set | method | condensed on | ConvNetW32 | MLP |"), std::string::npos) << table;
+
+  // A bad network in the list fails before any evaluation runs.
+  const Result bad = run("eval " + at("xa-rnd") + " --model ConvNetW32,Nope --epochs 1" + data());
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("Nope"), std::string::npos) << bad.out;
+  EXPECT_EQ(bad.out.find("eval: " + at("xa-rnd") + " on"), std::string::npos) << "evaluated before refusing: " << bad.out;
+}
+
 TEST_F(Cli, TrainWritesTheBaselineReport) {
   const Result r = run("train --model ConvNetW32 --epochs 1 --aug dsa --out " + at("train") + data());
   ASSERT_EQ(r.code, 0) << r.out;
