@@ -15,6 +15,7 @@ Command add_condense(CLI::App& parent) {
     CommonFlags common;
     std::string resume;
     int64_t stop_after = 0;
+    bool dry_run = false;
   };
   auto f = std::make_shared<Flags>();
   condense::CondenseRequest& q = f->req;
@@ -81,6 +82,8 @@ Command add_condense(CLI::App& parent) {
   app->add_option("--checkpoint-every", q.checkpoint_every, "Write the checkpoint every N iterations")->capture_default_str();
   app->add_option("--resume", f->resume, "Continue the run in DIR (an interrupted one, or extend a finished one); give the same flags");
   app->add_option("--stop-after", f->stop_after, "Stop (as if interrupted) after N iterations; for testing --resume");
+  app->add_flag("--dry-run", f->dry_run,
+                "Check every flag and print the resolved configuration (JSON), reading and writing nothing");
   add_common_flags(app, f->common, true);
   return {app, [f]() {
             condense::CondenseRequest req = f->req;
@@ -93,6 +96,10 @@ Command add_condense(CLI::App& parent) {
             }
             // Every flag is checked before the data is read and before anything is written.
             const condense::CondenseConfig c = condense::resolve_condense(req, condense::dataset_info(f->data.dataset));
+            if (f->dry_run) {
+              std::printf("%s\n", c.to_json().dump(2).c_str());
+              return 0;
+            }
             auto data = load_data(f->data);
             const std::string out =
                 f->common.out.empty() ? "runs/" + c.method + "-" + data.train.name + "-ipc" + std::to_string(c.ipc) +

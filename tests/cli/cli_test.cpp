@@ -114,6 +114,36 @@ TEST_F(Cli, EvalOfSeveralSetsOnSeveralNetworksWritesTheCrossArchitectureTable) {
   EXPECT_EQ(bad.out.find("eval: " + at("xa-rnd") + " on"), std::string::npos) << "evaluated before refusing: " << bad.out;
 }
 
+// A sweep runs a cell per value, skips finished cells when rerun (only the missing ones run),
+// and checks every cell's flags before anything is written.
+TEST_F(Cli, SweepRunsEachCellOnceAndRerunsOnlyTheMissingOnes) {
+  const std::string out = at("sweep");
+  const std::string cmd = "sweep --out " + out + " --vary rank=1,2 -- --method lodm --ipc 1 --iterations 2 --batch-real 4"
+                          " --init noise --model ConvNetW32 --num-eval 0" + data();
+  const Result first = run(cmd);
+  ASSERT_EQ(first.code, 0) << first.out;
+  const auto t = read_json(out + "/sweep.json");
+  ASSERT_EQ(t["cells"].size(), 2u);
+  EXPECT_EQ(t["cells"][0]["rank"], "1");
+  EXPECT_EQ(t["cells"][0]["images_per_class"], 14);
+  EXPECT_EQ(t["cells"][1]["images_per_class"], 7);
+  const auto kept = fs::last_write_time(out + "/rank=1/report.json");
+  fs::remove_all(out + "/rank=2");
+  const Result again = run(cmd);
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("cell 1/2 rank=1: done, skipped"), std::string::npos) << again.out;
+  EXPECT_EQ(fs::last_write_time(out + "/rank=1/report.json"), kept) << "a finished cell was run again";
+  EXPECT_TRUE(fs::exists(out + "/rank=2/report.json"));
+
+  const Result empty = run("sweep --out " + at("sweep-empty") + " --vary rank= -- --method lodm --ipc 1" + data());
+  EXPECT_EQ(empty.code, 1) << empty.out;
+  EXPECT_NE(empty.out.find("--vary 'rank=': expected FLAG=V1,V2"), std::string::npos) << empty.out;
+  const Result bad = run("sweep --out " + at("sweep-bad") + " --vary rank=2,28 -- --method lodm --ipc 1" + data());
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("cell rank=28"), std::string::npos) << bad.out;
+  EXPECT_FALSE(fs::exists(at("sweep-bad"))) << "a sweep with a bad cell wrote before refusing";
+}
+
 TEST_F(Cli, TrainWritesTheBaselineReport) {
   const Result r = run("train --model ConvNetW32 --epochs 1 --aug dsa --out " + at("train") + data());
   ASSERT_EQ(r.code, 0) << r.out;
