@@ -23,8 +23,9 @@ constexpr const char* kCheckpoint = "checkpoint.safetensors";
 // look, where, and how big the real side's chunks are (a memory knob: results agree to f32
 // rounding across chunk sizes, bit for bit at one).
 Json resumable(Json j) {
+  if (!j.is_object()) return j;  // a damaged checkpoint's config: it then matches no command's
   for (const char* k : {"iterations", "checkpoint_every", "device", "max_batch"}) j.erase(k);
-  j["eval"].erase("every");
+  if (auto e = j.find("eval"); e != j.end() && e->is_object()) e->erase("every");
   return j;
 }
 
