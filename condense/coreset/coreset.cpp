@@ -28,7 +28,8 @@ std::unique_ptr<models::Module> train_whole_set_network(const Dataset& train, co
   return net;
 }
 
-// embed features [n, D] of the given rows, in batches, without recording.
+}  // namespace
+
 Tensor features_of(models::Module& net, const Dataset& train, const std::vector<int64_t>& rows, bool normalise) {
   NoGradGuard no_grad;
   net.eval();
@@ -42,8 +43,6 @@ Tensor features_of(models::Module& net, const Dataset& train, const std::vector<
   if (normalise) f = f * rsqrt(sum(square(f), {1}, true) + 1e-12);
   return f;
 }
-
-}  // namespace
 
 const std::vector<std::string>& coreset_methods() {
   static const std::vector<std::string> m = {"random", "herding", "forgetting"};

@@ -24,6 +24,10 @@ namespace loco::condense {
 
 constexpr uint64_t kStreamCoreset = 3u << 20;
 
+// The network's embed features [rows, D] of the given rows, on the CPU (batches of 512, eval
+// mode, no grad); L2-normalised per row when asked. Herding's features, and loco tsne's.
+Tensor features_of(models::Module& net, const Dataset& data, const std::vector<int64_t>& rows, bool normalise);
+
 struct CoresetOptions {
   std::string method = "random";  // random | herding | forgetting
   int64_t ipc = 1;
