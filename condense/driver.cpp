@@ -208,7 +208,11 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
 
   const auto t0 = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  auto snapshot = [&](int64_t it) {
+    if (hooks.snapshot && hooks.snapshot_every > 0 && it % hooks.snapshot_every == 0) hooks.snapshot(it, *out.set);
+  };
   for (int64_t it = out.start_iteration; it < c.iterations; ++it) {
+    snapshot(it);
     if (c.eval_every > 0 && it % c.eval_every == 0 && c.eval.num_eval > 0) evaluate(it);
     Generator g(c.seed, kStreamIteration + static_cast<uint64_t>(it));
     const auto ti = Clock::now();
@@ -238,6 +242,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
   }
   if (c.iterations == out.start_iteration)
     save_checkpoint(run, c, fingerprint, *out.set, opt, *objective, c.iterations, earlier_seconds);
+  snapshot(c.iterations);
   out.condense_seconds = earlier_seconds + elapsed();
   out.learned_lr = objective->learned_lr();
   out.experts = objective->experts();

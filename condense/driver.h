@@ -54,6 +54,10 @@ struct CondenseHooks {
   ProgressFn progress;                       // one call per iteration; eval progress inside
   std::function<void(const std::string&)> note;  // one-line messages (evaluations, checkpoints)
   int64_t stop_after = 0;  // > 0: stop with an error after this many iterations (interruption tests)
+  // > 0: snapshot(t, set) sees the set after t iterations for t = 0, N, 2N, … up to the last
+  // (loco condense --grid-every draws it); iterations a resumed run already did are not shown again.
+  int64_t snapshot_every = 0;
+  std::function<void(int64_t iteration, const SyntheticSet& set)> snapshot;
 };
 
 // Runs the method into run (log.jsonl, checkpoint.safetensors), continuing from its checkpoint

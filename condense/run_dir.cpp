@@ -16,7 +16,6 @@
 
 #include "condense/data/dataset.h"
 #include "engine/io/atomic_file.h"
-#include "engine/io/png.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
 
@@ -211,39 +210,17 @@ double parse_double(const std::string& s, const std::string& what) {
 }
 
 void save_set(const RunDir& run, const Tensor& images, const Tensor& a, const Tensor& b, const Tensor& labels,
-              int64_t classes, const std::map<std::string, std::string>& metadata, const std::vector<float>& mean,
-              const std::vector<float>& std, int64_t max_cols) {
+              const std::map<std::string, std::string>& metadata, const std::vector<float>& mean,
+              const std::vector<float>& std) {
   NoGradGuard no_grad;
   std::vector<std::pair<std::string, Tensor>> tensors;
-  Tensor shown = images;
-  if (a.defined()) {
-    tensors = {{"A", a.detach()}, {"B", b.detach()}};
-    shown = lowrank_reconstruct(a.detach(), b.detach());
-  } else {
-    tensors = {{"images", images.detach()}};
-  }
+  if (a.defined()) tensors = {{"A", a.detach()}, {"B", b.detach()}};
+  else tensors = {{"images", images.detach()}};
   tensors.emplace_back("labels", labels);
   std::map<std::string, std::string> meta = metadata;
   meta["mean"] = join_floats(mean);
   meta["std"] = join_floats(std);
   save_safetensors(run.path("synset.safetensors"), tensors, meta);
-
-  // One row per class, in label order, the first max_cols images of each.
-  const auto label = labels.to_vector<int64_t>();
-  std::vector<int64_t> per_class(static_cast<size_t>(classes), 0);
-  for (int64_t l : label) ++per_class[static_cast<size_t>(l)];
-  const int64_t cols = std::min<int64_t>(max_cols, *std::max_element(per_class.begin(), per_class.end()));
-  const Shape cell = {1, shown.dim(1), shown.dim(2), shown.dim(3)};
-  std::vector<Tensor> cells(static_cast<size_t>(classes * cols));
-  std::vector<int64_t> filled(static_cast<size_t>(classes), 0);
-  for (size_t i = 0; i < label.size(); ++i) {
-    const int64_t c = label[i];
-    if (filled[c] < cols) cells[static_cast<size_t>(c * cols + filled[c]++)] = slice(shown.detach(), i, i + 1);
-  }
-  // Missing cells stay background: a NaN image de-normalises to 0, so fill with +inf → white.
-  for (auto& t : cells)
-    if (!t.defined()) t = full(cell, 1e30, shown.dtype(), shown.device());
-  save_png_grid(run.path("grid.png"), concat(cells), classes, cols, mean, std);
 }
 
 SavedSet load_set(const std::string& path_in) {

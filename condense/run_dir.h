@@ -1,8 +1,8 @@
-// A run directory (DESIGN.md "Data and files"): synset.safetensors, grid.png, report.json,
-// log.jsonl. Everything is written into "<dir>.partial" and the directory is renamed into
-// place by commit(), so an interrupted or failed run never leaves a half-written run
-// directory under the final name, and an existing one is never replaced unless asked
-// (--force). A RunDir destroyed without commit() removes its partial folder, unless that holds
+// A run directory (DESIGN.md "Data and files"): synset.safetensors, grid.png (drawn by the
+// tools layer), report.json, log.jsonl. Everything is written into "<dir>.partial" and the
+// directory is renamed into place by commit(), so an interrupted or failed run never leaves a
+// half-written run directory under the final name, and an existing one is never replaced
+// unless asked (--force). A RunDir destroyed without commit() removes its partial folder, unless that holds
 // the run's resume marker (condensation: checkpoint.safetensors lets an interrupted run go on).
 //
 // The synthetic-set file: "images" f32 [N,C,H,W] (full pixels) or the low-rank factors
@@ -85,11 +85,11 @@ struct SavedSet {
   int64_t floats_stored() const;  // what the file spends on the set itself (labels aside)
 };
 
-// synset.safetensors and grid.png (one row per class, at most max_cols images of each).
-// Pass either images or the factors a, b (then images may be undefined).
+// synset.safetensors. Pass either images or the factors a, b (then images may be undefined).
+// The pictures of a set (grid.png) are drawn by the tools layer (tools/set_grid.h).
 void save_set(const RunDir& run, const Tensor& images, const Tensor& a, const Tensor& b, const Tensor& labels,
-              int64_t classes, const std::map<std::string, std::string>& metadata, const std::vector<float>& mean,
-              const std::vector<float>& std, int64_t max_cols = 32);
+              const std::map<std::string, std::string>& metadata, const std::vector<float>& mean,
+              const std::vector<float>& std);
 // At most this many floats in a synthetic set (64 GiB): a larger --ipc is a typo, not a plan, and a
 // larger file is not one loco wrote.
 inline constexpr int64_t kMaxSetFloats = int64_t{1} << 34;

@@ -1,10 +1,16 @@
-// A valid 64×64 RGB JPEG (a gradient), made with stb_image_write (whose implementation lives in
-// engine/io/png.cpp): the TinyImageNet target's layout and its seeds.
+// A valid 64×64 RGB JPEG (a gradient), made with stb_image_write: the TinyImageNet target's
+// layout and its seeds. Each fuzz program includes this once, so the implementation is static here.
 #pragma once
 #include <cstdint>
 #include <vector>
 
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-function"
 #include <stb_image_write.h>
+#pragma GCC diagnostic pop
 
 namespace loco::fuzz {
 

@@ -100,5 +100,6 @@ Command add_bench(CLI::App& parent);
 Command add_cl(CLI::App& parent);
 Command add_experts(CLI::App& parent);
 Command add_sweep(CLI::App& parent);
+Command add_tsne(CLI::App& parent);
 
 }  // namespace loco::cli

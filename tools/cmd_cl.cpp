@@ -1,11 +1,11 @@
 // loco cl: class-incremental learning with GDumb and a memory filled by any method
-// (cl/gdumb.h), a table of accuracy after each task, report.json and plot.svg.
+// (cl/gdumb.h), a table of accuracy after each task, report.json and plot.png/plot.svg.
 #include <memory>
 #include <sstream>
 
 #include "cl/gdumb.h"
 #include "tools/cli.h"
-#include "tools/svg_plot.h"
+#include "tools/figure.h"
 
 namespace loco::cli {
 
@@ -105,10 +105,10 @@ Command add_cl(CLI::App& parent) {
             std::printf("%-12s", "method");
             for (int64_t t = 1; t <= f->tasks; ++t) std::printf("  %14s", ("task " + std::to_string(t) + " (" + std::to_string(t * per) + ")").c_str());
             std::printf("\n");
-            std::vector<Series> series;
+            std::vector<figure::Series> series;
             for (const auto& c : curves) {
               std::printf("%-12s", c.method.c_str());
-              Series s{.name = c.method};
+              figure::Series s{.name = c.method};
               for (int64_t t = 0; t < f->tasks; ++t) {
                 char cell[32];
                 std::snprintf(cell, sizeof cell, "%.1f ± %.1f", 100 * c.mean[t], 100 * c.std[t]);
@@ -120,8 +120,12 @@ Command add_cl(CLI::App& parent) {
               std::printf("\n");
               series.push_back(s);
             }
-            write_svg_plot(run.path("plot.svg"), "GDumb on " + data.train.name + ", memory " + std::to_string(f->memory) +
-                                                     " images/class", "classes seen", "test accuracy (%)", series);
+            figure::save_line_plots({{.title = "GDumb on " + data.train.name + ", memory " + std::to_string(f->memory) +
+                                                  " images/class",
+                                      .x_label = "classes seen",
+                                      .y_label = "test accuracy (%)",
+                                      .series = series}},
+                                    {.png = run.path("plot.png"), .svg = run.path("plot.svg")});
             run.write_json("report.json",
                            {{"command", "cl"},
                             {"config", {{"dataset", data.train.name}, {"tasks", f->tasks}, {"memory_per_class", f->memory},
@@ -130,7 +134,7 @@ Command add_cl(CLI::App& parent) {
                                         {"num_eval", g.eval.num_eval}, {"seed", f->common.seed}, {"device", device_name(dev)}}},
                             {"methods", per_method}});
             run.commit();
-            std::printf("cl: %s/{report.json, plot.svg, memories/}\n", out.c_str());
+            std::printf("cl: %s/{report.json, plot.png, plot.svg, memories/}\n", out.c_str());
             return 0;
           },
           "memory is bounded by --batch-real, --memory and the method"};

@@ -4,7 +4,9 @@
 #include <memory>
 
 #include "condense/driver.h"
+#include "engine/autograd/tape.h"
 #include "tools/cli.h"
+#include "tools/set_grid.h"
 
 namespace loco::cli {
 
@@ -16,6 +18,7 @@ Command add_condense(CLI::App& parent) {
     std::string resume;
     int64_t stop_after = 0;
     bool dry_run = false;
+    int64_t grid_every = 0;
   };
   auto f = std::make_shared<Flags>();
   condense::CondenseRequest& q = f->req;
@@ -79,6 +82,11 @@ Command add_condense(CLI::App& parent) {
                "Evaluation augmentation: dsa, dc, none or a DSA strategy (default: the method's, see below)");
   app->add_option("--eval-every", q.eval_every, "Also evaluate at iteration 0 and every N iterations (0: only at the end)")
       ->capture_default_str();
+  app->add_option("--grid-every", f->grid_every,
+                  "Also draw the set every N iterations (and at iteration 0) into grid-<iteration>.png (0: only the "
+                  "final grid.png)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--checkpoint-every", q.checkpoint_every, "Write the checkpoint every N iterations")->capture_default_str();
   app->add_option("--resume", f->resume, "Continue the run in DIR (an interrupted one, or extend a finished one); give the same flags");
   app->add_option("--stop-after", f->stop_after, "Stop (as if interrupted) after N iterations; for testing --resume");
@@ -117,6 +125,22 @@ Command add_condense(CLI::App& parent) {
             condense::CondenseHooks hooks{.progress = [&](const condense::Progress& p) { bar(p); },
                                           .note = [&](const std::string& s) { bar.finish(); std::printf("%s\n", s.c_str()); },
                                           .stop_after = f->stop_after};
+            const condense::DatasetInfo& info = condense::dataset_info(data.train.name);
+            const std::string set_title = c.method + (c.rank ? " r" + std::to_string(c.rank) : "") + ", " +
+                                          data.train.name + ", " + std::to_string(c.images_per_class) + " images/class";
+            auto draw = [&](const std::string& file, const condense::SyntheticSet& set, const std::string& title) {
+              NoGradGuard no_grad;
+              save_set_grid(run.path(file), set.images().detach(), set.labels(), info, data.train.mean, data.train.std,
+                            {.title = title});
+            };
+            hooks.snapshot_every = f->grid_every;
+            // Zero-padded to the width of the last iteration, so the files sort in order.
+            const int digits = static_cast<int>(std::to_string(c.iterations).size());
+            hooks.snapshot = [&](int64_t it, const condense::SyntheticSet& set) {
+              char name[48];
+              std::snprintf(name, sizeof name, "grid-%0*lld.png", digits, static_cast<long long>(it));
+              draw(name, set, set_title + ", iteration " + std::to_string(it));
+            };
             explain_interrupts(run.path("checkpoint.safetensors"),
                                "\nloco: interrupted; " + out + ".partial keeps the last checkpoint (every " +
                                    std::to_string(c.checkpoint_every) +
@@ -144,6 +168,7 @@ Command add_condense(CLI::App& parent) {
                 {"dsa_strategy", c.dsa_strategy.empty() ? "none" : c.dsa_strategy}};
             if (r.learned_lr) meta["syn_lr"] = condense::Json(*r.learned_lr).dump();
             r.set->save(run, meta, data.train.mean, data.train.std);
+            draw("grid.png", *r.set, set_title);
             condense::Json report = {{"command", "condense"},
                                      {"config", c.to_json()},
                                      {"dataset", dataset_json(data.train)},
@@ -190,8 +215,8 @@ Command add_condense(CLI::App& parent) {
                         static_cast<double>(floats) / static_cast<double>(full),
                         static_cast<long long>(data.train.classes * c.ipc), static_cast<long long>(c.ipc));
             std::printf("  time            condense %.0f s, evaluation %.0f s\n", r.condense_seconds, eval_s);
-            std::printf("  files           %s/{synset.safetensors, grid.png, report.json, log.jsonl, checkpoint.safetensors}\n",
-                        out.c_str());
+            std::printf("  files           %s/{synset.safetensors, grid.png, report.json, log.jsonl, checkpoint.safetensors%s}\n",
+                        out.c_str(), f->grid_every > 0 ? ", grid-<iteration>.png" : "");
             return 0;
           },
           "memory is bounded by --max-batch (distribution matching: real images per embedding pass), "

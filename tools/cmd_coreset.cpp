@@ -5,6 +5,7 @@
 
 #include "condense/coreset/coreset.h"
 #include "tools/cli.h"
+#include "tools/set_grid.h"
 
 namespace loco::cli {
 
@@ -62,9 +63,11 @@ Command add_coreset(CLI::App& parent) {
             const double select_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             std::printf("coreset: %s picked %lld images per class (%.1f s)\n", o.method.c_str(),
                         static_cast<long long>(o.ipc), select_s);
-            condense::save_set(run, cs.images, Tensor(), Tensor(), cs.labels, data.train.classes,
+            condense::save_set(run, cs.images, Tensor(), Tensor(), cs.labels,
                                {{"method", o.method}, {"dataset", data.train.name}, {"ipc", std::to_string(o.ipc)}},
                                data.train.mean, data.train.std);
+            save_set_grid(run.path("grid.png"), cs.images, cs.labels, condense::dataset_info(data.train.name),
+                          data.train.mean, data.train.std, {.title = o.method + " coreset, " + data.train.name});
             const int64_t floats = cs.images.numel();
             condense::Json report = {
                 {"command", "coreset"},

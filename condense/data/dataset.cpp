@@ -23,9 +23,12 @@ namespace fs = std::filesystem;
 
 const std::vector<DatasetInfo>& table() {
   static const std::vector<DatasetInfo> t = {
-      {"MNIST", 1, 28, 28, 10, {0.1307f}, {0.3081f}, 60000, 10000},
-      {"FashionMNIST", 1, 28, 28, 10, {0.2861f}, {0.3530f}, 60000, 10000},
-      {"CIFAR10", 3, 32, 32, 10, {0.4914f, 0.4822f, 0.4465f}, {0.2023f, 0.1994f, 0.2010f}, 50000, 10000},
+      {"MNIST", 1, 28, 28, 10, {0.1307f}, {0.3081f}, 60000, 10000, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
+      // The names in the order of the official labels (Fashion-MNIST's README, CIFAR-10's batches.meta.txt).
+      {"FashionMNIST", 1, 28, 28, 10, {0.2861f}, {0.3530f}, 60000, 10000,
+       {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}},
+      {"CIFAR10", 3, 32, 32, 10, {0.4914f, 0.4822f, 0.4465f}, {0.2023f, 0.1994f, 0.2010f}, 50000, 10000,
+       {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}},
       {"CIFAR100", 3, 32, 32, 100, {0.5071f, 0.4866f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}, 50000, 10000},
       {"TinyImageNet", 3, 64, 64, 200, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 100000, 10000},
   };
@@ -56,6 +59,11 @@ const DatasetInfo& dataset_info(const std::string& name) {
   std::string known;
   for (const auto& n : dataset_names()) known += (known.empty() ? "" : ", ") + n;
   LOCO_FAIL("unknown dataset '", name, "' (known: ", known, ")");
+}
+
+std::string class_name(const DatasetInfo& info, int64_t k) {
+  LOCO_CHECK(k >= 0 && k < info.classes, info.name, ": class ", k, " is not one of 0…", info.classes - 1);
+  return info.class_names.empty() ? std::to_string(k) : info.class_names[static_cast<size_t>(k)];
 }
 
 std::vector<std::string> dataset_names() {

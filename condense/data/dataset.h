@@ -28,7 +28,11 @@ struct DatasetInfo {
   int64_t channels, height, width, classes;
   std::vector<float> mean, std;
   int64_t train_size, test_size;  // the official splits' sizes
+  // One per class, for pictures; empty where loco does not carry them (CIFAR-100, TinyImageNet).
+  std::vector<std::string> class_names = {};
 };
+// Class k's name, or its index as text when the dataset's names are not known.
+std::string class_name(const DatasetInfo& info, int64_t k);
 
 // Case-insensitive, '-' and '_' ignored ("fashion-mnist", "FMNIST", "cifar_10", "tiny").
 // Throws loco::Error listing the known names.

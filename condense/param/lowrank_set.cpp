@@ -29,7 +29,7 @@ class LowRankSet final : public SyntheticSet {
   int64_t floats_stored() const override { return a_.numel() + b_.numel(); }
   void save(const RunDir& run, const std::map<std::string, std::string>& meta, const std::vector<float>& mean,
             const std::vector<float>& std) const override {
-    save_set(run, Tensor(), a_, b_, labels_, classes_, meta, mean, std);
+    save_set(run, Tensor(), a_, b_, labels_, meta, mean, std);
   }
 
  private:

@@ -18,7 +18,7 @@ class PixelSet final : public SyntheticSet {
   int64_t floats_stored() const override { return x_.numel(); }
   void save(const RunDir& run, const std::map<std::string, std::string>& meta, const std::vector<float>& mean,
             const std::vector<float>& std) const override {
-    save_set(run, x_, Tensor(), Tensor(), labels_, classes_, meta, mean, std);
+    save_set(run, x_, Tensor(), Tensor(), labels_, meta, mean, std);
   }
 
  private:

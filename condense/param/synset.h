@@ -56,7 +56,7 @@ class SyntheticSet {
   virtual Tensor class_images(int64_t c) const = 0;
   // Floats the set stores (labels aside): K·n·C·H·W, or K·n·C·r·(H+W) for low rank.
   virtual int64_t floats_stored() const = 0;
-  // synset.safetensors (the factors themselves for low rank) and grid.png.
+  // synset.safetensors (the factors themselves for low rank); its grid.png is the tools layer's.
   virtual void save(const RunDir& run, const std::map<std::string, std::string>& metadata, const std::vector<float>& mean,
                     const std::vector<float>& std) const = 0;
 

@@ -4,12 +4,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/harness/figure_check.h"
+#include "engine/io/safetensors.h"
+#include "tests/harness/figure_check.h"
 #include "tests/harness/tiny_data.h"
 
 namespace {
@@ -144,6 +148,31 @@ TEST_F(Cli, SweepRunsEachCellOnceAndRerunsOnlyTheMissingOnes) {
   EXPECT_FALSE(fs::exists(at("sweep-bad"))) << "a sweep with a bad cell wrote before refusing";
 }
 
+// loco tsne: a trained network's features of real images and of a set, one panel per set, written
+// as JSON, PNG and SVG; a network of another dataset is refused, naming both.
+TEST_F(Cli, TsneDrawsRealAndSyntheticPointsAndRefusesAnotherDatasetsNetwork) {
+  ASSERT_EQ(run("train --model ConvNetW32 --epochs 1 --aug none --out " + at("tsne-net") + data()).code, 0);
+  ASSERT_EQ(run("coreset --method random --ipc 2 --skip-eval --out " + at("tsne-set") + data()).code, 0);
+  const Result r = run("tsne --weights " + at("tsne-net") + " " + at("tsne-set") + " --n 5 --perplexity 5 --iterations 200"
+                       " --out " + at("tsne") + data());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = read_json(at("tsne/tsne.json"));
+  EXPECT_EQ(j["x"].size(), 70u) << "10 classes × 5 real + 20 synthetic";
+  EXPECT_EQ(j["source"][69], 1);
+  EXPECT_EQ(loco::testing::png_size(at("tsne/tsne.png")), (std::pair<int, int>{560 + 170, 600}));
+  EXPECT_TRUE(loco::testing::svg_size(at("tsne/tsne.svg")).has_value());
+
+  // The same network named as an MNIST one meets a FashionMNIST set.
+  loco::SafetensorsFile w = loco::load_safetensors(at("tsne-net/model.safetensors"));
+  std::vector<std::pair<std::string, loco::Tensor>> t(w.tensors.begin(), w.tensors.end());
+  loco::save_safetensors(at("mnist-net.safetensors"), t, {{"model", "ConvNetW32"}, {"dataset", "MNIST"}});
+  const Result other = run("tsne --weights " + at("mnist-net.safetensors") + " " + at("tsne-set") + " --out " +
+                           at("tsne-other") + data());
+  EXPECT_EQ(other.code, 1) << other.out;
+  EXPECT_NE(other.out.find("a FashionMNIST set, but " + at("mnist-net.safetensors") + " is a network trained on MNIST"),
+            std::string::npos) << other.out;
+}
+
 TEST_F(Cli, TrainWritesTheBaselineReport) {
   const Result r = run("train --model ConvNetW32 --epochs 1 --aug dsa --out " + at("train") + data());
   ASSERT_EQ(r.code, 0) << r.out;
@@ -202,6 +231,25 @@ std::string slurp(const std::string& p) {
 // loco experts: shares from --first equal one run's files byte for byte, --resume remakes only
 // what is missing, and loco condense --method lomtt then distils from the folder; bad folders
 // are refused before any run directory exists.
+TEST_F(Cli, CondenseDrawsReadableGridsEveryNIterations) {
+  const Result r = run("condense --method dm --ipc 2 --iterations 5 --batch-real 4 --model ConvNetW32 --num-eval 0"
+                       " --grid-every 2 --out " + at("grids") + data());
+  ASSERT_EQ(r.code, 0) << r.out;
+  // Iterations 0, 2, 4 (not 5: it is no multiple of 2), each as big as the final grid: 10 rows of
+  // 28×28 images upscaled ×10 with the class names on their left.
+  std::vector<std::string> grids;
+  for (const auto& e : fs::directory_iterator(at("grids")))
+    if (e.path().filename().string().rfind("grid-", 0) == 0) grids.push_back(e.path().filename().string());
+  std::sort(grids.begin(), grids.end());
+  EXPECT_EQ(grids, (std::vector<std::string>{"grid-0.png", "grid-2.png", "grid-4.png"}));
+  const auto final_size = loco::testing::png_size(at("grids/grid.png"));
+  ASSERT_TRUE(final_size);
+  EXPECT_GE(final_size->second, 10 * 280);
+  EXPECT_GT(final_size->first, 2 * 280 + 60) << "two images per row and the class names";
+  for (const auto& g : grids) EXPECT_EQ(loco::testing::png_size(at("grids/" + g)), final_size) << g;
+  EXPECT_NE(run("condense --method dm --ipc 1 --grid-every -1 --out " + at("bad") + data()).code, 0);
+}
+
 TEST_F(Cli, ExpertsInSharesResumeAndFeedTrajectoryMatching) {
   const std::string ex = " --model ConvNetW32 --epochs 2 --batch 64" + data();
   ASSERT_EQ(run("experts --num-experts 2" + ex + " --out " + at("ex")).code, 0);
@@ -260,10 +308,8 @@ TEST_F(Cli, ClPrintsATableAndWritesReportAndPlot) {
   const auto rep = read_json(at("cl/report.json"));
   EXPECT_EQ(rep["methods"]["random"]["accuracy_mean"].size(), 5u);
   EXPECT_EQ(rep["methods"]["herding"]["steps"].size(), 5u);
-  std::ifstream svg(at("cl/plot.svg"));
-  const std::string text((std::istreambuf_iterator<char>(svg)), {});
-  EXPECT_NE(text.find("<svg"), std::string::npos);
-  EXPECT_NE(text.find("polyline"), std::string::npos);
+  EXPECT_EQ(loco::testing::png_size(at("cl/plot.png")), (std::pair<int, int>{640, 420}));
+  EXPECT_EQ(loco::testing::svg_size(at("cl/plot.svg")), (std::pair<double, double>{640, 420}));
 }
 
 TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {

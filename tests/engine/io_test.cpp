@@ -1,7 +1,7 @@
 // File IO (engine/io): safetensors round trips for every dtype, the byte layout the spec
 // prescribes (checked with an independent JSON parse), corrupt and truncated files that must
 // each give a loco::Error naming the file, atomic writes (no temporary left, nothing written on
-// failure), and PNG grids decoded back with stb_image.
+// failure). PNG grids are the figure layer's (tests/tools/figure_test.cpp).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,17 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/png.h"
 #include "engine/io/safetensors.h"
 #include "tests/harness/scratch_dir.h"
-
-#define STB_IMAGE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#include <stb/stb_image.h>
-#pragma GCC diagnostic pop
 
 namespace loco {
 namespace {
@@ -251,132 +242,6 @@ TEST_F(IoTest, SafetensorsSavesCudaTensorsThroughTheHost) {
   Tensor y = load_safetensors(path("cuda.safetensors")).tensors.at("x");
   EXPECT_EQ(y.device(), Device::cpu);
   EXPECT_EQ(y.to_vector<float>(), x.to_vector<float>());
-}
-
-// ---- PNG grids ----
-
-struct Decoded {
-  int w = 0, h = 0, comp = 0;
-  std::vector<uint8_t> px;
-  uint8_t at(int r, int q, int ch = 0) const { return px[static_cast<size_t>((r * w + q) * comp + ch)]; }
-};
-Decoded decode(const std::string& p) {
-  Decoded d;
-  unsigned char* raw = stbi_load(p.c_str(), &d.w, &d.h, &d.comp, 0);
-  if (!raw) {
-    ADD_FAILURE() << "stb_image cannot decode " << p << ": " << stbi_failure_reason();
-    return d;
-  }
-  d.px.assign(raw, raw + static_cast<size_t>(d.w) * d.h * d.comp);
-  stbi_image_free(raw);
-  return d;
-}
-
-// The naive reference: the 8-bit value save_png_grid must write for normalised x.
-uint8_t expected_pixel(float x, float mean, float stdev) {
-  double v = static_cast<double>(x) * stdev + mean;
-  v = v < 0 ? 0 : v > 1 ? 1 : v;
-  return static_cast<uint8_t>(std::floor(v * 255 + 0.5));
-}
-
-TEST_F(IoTest, PngGrayscaleGridDenormalisesClampsAndLaysOutCells) {
-  const int64_t n = 5, hh = 2, ww = 3, rows = 2, cols = 3;
-  const int pad = 1;
-  const float mean = 0.5f, stdev = 0.25f;
-  // Image i: pixel k is (k + i − 2.5)·0.6, except pixel 0 which saturates high or low by parity.
-  std::vector<float> x(static_cast<size_t>(n * hh * ww));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < hh * ww; ++k)
-      x[static_cast<size_t>(i * hh * ww + k)] = k == 0 ? (i % 2 ? -9.0f : 9.0f) : (static_cast<float>(k + i) - 2.5f) * 0.6f;
-  save_png_grid(path("g.png"), from_vector(x, Shape{n, 1, hh, ww}), rows, cols, {mean}, {stdev}, pad);
-  EXPECT_EQ(listing(), std::vector<std::string>{"g.png"});
-  Decoded d = decode(path("g.png"));
-  ASSERT_EQ(d.comp, 1) << "one channel should be written as grayscale";
-  ASSERT_EQ(d.w, cols * (ww + pad) + pad);
-  ASSERT_EQ(d.h, rows * (hh + pad) + pad);
-
-  // Every pixel against the reference layout.
-  int checked_images = 0;
-  for (int r = 0; r < d.h; ++r)
-    for (int q = 0; q < d.w; ++q) {
-      const int cr = (r - pad) / (hh + pad), cq = (q - pad) / (ww + pad);
-      const int ir = (r - pad) % (hh + pad), iq = (q - pad) % (ww + pad);
-      const int64_t i = cr * cols + cq;
-      const bool in_cell = r >= pad && q >= pad && ir < hh && iq < ww && i < n;
-      const uint8_t want = in_cell ? expected_pixel(x[static_cast<size_t>((i * hh + ir) * ww + iq)], mean, stdev)
-                                   : kPngBackground;
-      ASSERT_EQ(d.at(r, q), want) << "pixel (" << r << ", " << q << ")";
-      checked_images += in_cell;
-    }
-  EXPECT_EQ(checked_images, n * hh * ww);
-
-  // Known cells by hand: image 0 pixel 0 saturates to 255, image 1 pixel 0 to 0; image 1 pixel
-  // (0,1) is (1+1−2.5)·0.6 = −0.3 → 0.5 − 0.075 = 0.425 → 108.4 → 108; image 4 sits in cell
-  // (1,1): its pixel (1,2) (k = 5) is 6.5·0.6 = 3.9 → clamps to 255, pixel (0,1) is
-  // 2.5·0.6 = 1.5 → 0.875 → 223.1 → 223. Cell (1,2) has no image.
-  EXPECT_EQ(d.at(1, 1), 255);
-  EXPECT_EQ(d.at(1, 1 + 4), 0);
-  EXPECT_EQ(d.at(1, 1 + 4 + 1), 108);
-  EXPECT_EQ(d.at(1 + 3 + 1, 1 + 4 + 2), 255);
-  EXPECT_EQ(d.at(1 + 3, 1 + 4 + 1), 223);
-  EXPECT_EQ(d.at(1 + 3, 1 + 8), kPngBackground);
-  EXPECT_EQ(d.at(0, 0), kPngBackground);
-}
-
-TEST_F(IoTest, PngRgbGridUsesPerChannelNormalisation) {
-  // Two 1×2 RGB images in a 1×2 grid with the CIFAR-10 statistics. Image 0 is all zeros, so
-  // each channel shows its mean: round(255·.4914) = 125, round(255·.4822) = 123, round(255·.4465) = 114.
-  const std::vector<float> mean = {0.4914f, 0.4822f, 0.4465f}, stdev = {0.2023f, 0.1994f, 0.2010f};
-  std::vector<float> x(2 * 3 * 1 * 2, 0.0f);
-  // Image 1: channel c pixel 0 = +1 (mean + std), pixel 1 = −10 (clamps to 0).
-  for (int c = 0; c < 3; ++c) {
-    x[static_cast<size_t>((3 + c) * 2 + 0)] = 1.0f;
-    x[static_cast<size_t>((3 + c) * 2 + 1)] = -10.0f;
-  }
-  save_png_grid(path("rgb.png"), from_vector(x, Shape{2, 3, 1, 2}), 1, 2, mean, stdev, 2);
-  Decoded d = decode(path("rgb.png"));
-  ASSERT_EQ(d.comp, 3) << "three channels should be written as RGB";
-  ASSERT_EQ(d.w, 2 * (2 + 2) + 2);
-  ASSERT_EQ(d.h, 1 * (1 + 2) + 2);
-  const uint8_t means[3] = {125, 123, 114};
-  // (mean + std)·255: .6937 → 176.9 → 177, .6816 → 173.8 → 174, .6475 → 165.1 → 165.
-  const uint8_t plus_one[3] = {177, 174, 165};
-  for (int c = 0; c < 3; ++c) {
-    EXPECT_EQ(d.at(2, 2, c), means[c]) << "channel " << c;
-    EXPECT_EQ(d.at(2, 3, c), means[c]) << "channel " << c;
-    EXPECT_EQ(d.at(2, 6, c), plus_one[c]) << "channel " << c;
-    EXPECT_EQ(d.at(2, 7, c), 0) << "channel " << c;
-    EXPECT_EQ(d.at(2, 6, c), expected_pixel(1.0f, mean[static_cast<size_t>(c)], stdev[static_cast<size_t>(c)]));
-    EXPECT_EQ(d.at(0, 0, c), kPngBackground);
-    EXPECT_EQ(d.at(2, 4, c), kPngBackground) << "the gap between cells";
-  }
-}
-
-TEST_F(IoTest, PngRejectsBadArgumentsNamingPathAndShape) {
-  auto expect_error = [&](auto&& call, const std::string& what, const std::string& label) {
-    try {
-      call();
-      ADD_FAILURE() << label << ": no error";
-    } catch (const Error& e) {
-      const std::string msg = e.what();
-      EXPECT_NE(msg.find(path("e.png")), std::string::npos) << label << ": " << msg;
-      EXPECT_NE(msg.find(what), std::string::npos) << label << ": " << msg;
-    }
-  };
-  const std::string p = path("e.png");
-  expect_error([&] { save_png_grid(p, zeros(Shape{2, 2, 4, 4}), 1, 2, {0, 0}, {1, 1}); }, "[2,2,4,4]", "two channels");
-  expect_error([&] { save_png_grid(p, zeros(Shape{2, 4, 4}), 1, 2, {0}, {1}); }, "[2,4,4]", "three dims");
-  expect_error([&] { save_png_grid(p, zeros(Shape{5, 1, 4, 4}), 2, 2, {0}, {1}); }, "[5,1,4,4]", "too many images");
-  expect_error([&] { save_png_grid(p, zeros(Shape{2, 3, 4, 4}), 1, 2, {0}, {1}); }, "[2,3,4,4]", "one mean for RGB");
-  expect_error([&] { save_png_grid(p, zeros(Shape{1, 1, 4, 4}), 0, 2, {0}, {1}); }, "grid", "zero rows");
-  expect_error([&] { save_png_grid(p, zeros(Shape{1, 1, 4, 4}, DType::i32), 1, 1, {0}, {1}); }, "[1,1,4,4]",
-               "integer images");
-  EXPECT_TRUE(listing().empty());
-
-  const std::string missing = path("no_such_dir/g.png");
-  EXPECT_THROW(save_png_grid(missing, zeros(Shape{1, 1, 4, 4}), 1, 1, {0}, {1}), Error);
-  EXPECT_FALSE(fs::exists(path("no_such_dir")));
-  EXPECT_TRUE(listing().empty());
 }
 
 }  // namespace
