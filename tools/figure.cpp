@@ -493,6 +493,7 @@ void save_scatter_plots(const std::vector<ScatterPlot>& panels, const std::vecto
     for (size_t g = 0; g < group_names.size(); ++g) {
       const double y = 56 + 20.0 * static_cast<double>(g);
       set_colour(cr, kColours[g % 10]);
+      cairo_new_sub_path(cr);
       cairo_arc(cr, lx + 8, y, 5, 0, 2 * M_PI);
       cairo_fill(cr);
       set_colour(cr, 0x111111);
@@ -500,11 +501,13 @@ void save_scatter_plots(const std::vector<ScatterPlot>& panels, const std::vecto
     }
     const double y = 56 + 20.0 * static_cast<double>(group_names.size()) + 14;
     set_colour(cr, 0x555555);
+    cairo_new_sub_path(cr);
     cairo_arc(cr, lx + 8, y, 2.2, 0, 2 * M_PI);
     cairo_fill(cr);
     set_colour(cr, 0x111111);
     text(cr, lx + 20, y, "real", 0.0);
     set_colour(cr, 0x555555);
+    cairo_new_sub_path(cr);
     cairo_arc(cr, lx + 8, y + 20, 5, 0, 2 * M_PI);
     cairo_fill_preserve(cr);
     set_colour(cr, 0x000000);
