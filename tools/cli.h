@@ -98,5 +98,6 @@ Command add_condense(CLI::App& parent);
 Command add_bench(CLI::App& parent);
 Command add_cl(CLI::App& parent);
 Command add_experts(CLI::App& parent);
+Command add_spectrum(CLI::App& parent);
 
 }  // namespace loco::cli

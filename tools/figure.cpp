@@ -149,7 +149,10 @@ std::string log_label(double v) {  // v in log10 units
   const double x = std::pow(10.0, v);
   char b[48];
   if (v >= -3.01 && v <= 4.01) std::snprintf(b, sizeof b, "%g", std::round(x * 1e4) / 1e4);
-  else std::snprintf(b, sizeof b, "%.0e", x);
+  else {  // 1e-5, 2e-5, 5e-5: the mantissa and the exponent, no padding
+    const int e = static_cast<int>(std::floor(v + 1e-9));
+    std::snprintf(b, sizeof b, "%.0fe%d", std::round(x / std::pow(10.0, e)), e);
+  }
   return b;
 }
 
