@@ -99,5 +99,6 @@ Command add_bench(CLI::App& parent);
 Command add_cl(CLI::App& parent);
 Command add_experts(CLI::App& parent);
 Command add_spectrum(CLI::App& parent);
+Command add_plot(CLI::App& parent);
 
 }  // namespace loco::cli

@@ -199,6 +199,39 @@ TEST_F(Cli, SpectrumOfRealImagesAndARankTwoSet) {
   EXPECT_FALSE(fs::exists(at("spec-bad")));
 }
 
+TEST_F(Cli, PlotDrawsAccuracyAndLossOfSeveralRuns) {
+  const std::string tiny = " --ipc 1 --iterations 4 --batch-real 4 --model ConvNetW32 --eval-model ConvNetW32"
+                           " --eval-epochs 1 --num-eval 2 --eval-aug none" + data();
+  for (const char* m : {"dm", "lodm"}) {
+    const Result c = run(std::string("condense --method ") + m + tiny + " --eval-every 2 --out " + at(std::string("plot-") + m));
+    ASSERT_EQ(c.code, 0) << c.out;
+  }
+  const Result once = run("condense --method dm" + tiny + " --out " + at("plot-once"));
+  ASSERT_EQ(once.code, 0) << once.out;
+
+  const Result r = run("plot " + at("plot-dm") + " " + at("plot-lodm") + " --out " + at("plot"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("plot-lodm"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("     3  "), std::string::npos) << "evaluations at 0, 2 and 4\n" << r.out;
+  EXPECT_EQ(loco::testing::png_size(at("plot/plot.png")), (std::pair<int, int>{1280, 440}));
+  EXPECT_EQ(loco::testing::svg_size(at("plot/plot.svg")), (std::pair<double, double>{1280, 440}));
+
+  const Result labelled = run("plot " + at("plot-dm") + " " + at("plot-lodm") + " --labels DM,LoDM --out " + at("plot2"));
+  ASSERT_EQ(labelled.code, 0) << labelled.out;
+  EXPECT_NE(labelled.out.find("LoDM"), std::string::npos) << labelled.out;
+
+  // A run evaluated only at the end has no accuracy curve: the error names it.
+  const Result bad = run("plot " + at("plot-dm") + " " + at("plot-once") + " --out " + at("plot-bad"));
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find(at("plot-once") + ": log.jsonl holds 1 evaluation"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("--eval-every"), std::string::npos) << bad.out;
+  EXPECT_FALSE(fs::exists(at("plot-bad")));
+  const Result count = run("plot " + at("plot-dm") + " --labels a,b --out " + at("plot-bad"));
+  EXPECT_NE(count.out.find("--labels: 2 labels for 1 runs"), std::string::npos) << count.out;
+  EXPECT_NE(run("plot --out " + at("plot-bad")).code, 0) << "no run given";
+  EXPECT_FALSE(fs::exists(at("plot-bad")));
+}
+
 TEST_F(Cli, ExpertsInSharesResumeAndFeedTrajectoryMatching) {
   const std::string ex = " --model ConvNetW32 --epochs 2 --batch 64" + data();
   ASSERT_EQ(run("experts --num-experts 2" + ex + " --out " + at("ex")).code, 0);
