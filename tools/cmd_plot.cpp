@@ -1,11 +1,11 @@
-// loco plot: the course of condensation runs (analysis/curves.h reads their log.jsonl) as one
+// loco plot: the course of condensation runs (tools/analysis/curves.h reads their log.jsonl) as one
 // figure, plot.png and plot.svg: test accuracy against iteration (mean ± std band over the
 // evaluation networks) and the loss against iteration, a line per run. Parsing and drawing only.
 #include <filesystem>
 #include <memory>
 #include <sstream>
 
-#include "analysis/curves.h"
+#include "tools/analysis/curves.h"
 #include "tools/cli.h"
 #include "tools/figure.h"
 

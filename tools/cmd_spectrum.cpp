@@ -1,10 +1,10 @@
-// loco spectrum: singular-value spectra of real images and of saved sets (analysis/spectrum.h
+// loco spectrum: singular-value spectra of real images and of saved sets (tools/analysis/spectrum.h
 // computes them), as one figure (spectrum.png, spectrum.svg), a markdown table (stdout and
 // spectrum.md) and spectrum.json in --out. Parsing, loading and reporting only.
 #include <filesystem>
 #include <memory>
 
-#include "analysis/spectrum.h"
+#include "tools/analysis/spectrum.h"
 #include "engine/io/atomic_file.h"
 #include "tools/cli.h"
 #include "tools/figure.h"

@@ -1,11 +1,11 @@
-// Spectra (analysis/spectrum.h) of constructed images whose singular values are known: exact
+// Spectra (tools/analysis/spectrum.h) of constructed images whose singular values are known: exact
 // rank-k images have nothing after σ_k; planes built as U·diag(s)·Vᵀ give back s; energies are
 // the stated ratios and reach 1 at full rank.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "analysis/spectrum.h"
+#include "tools/analysis/spectrum.h"
 #include "engine/rng.h"
 #include "engine/ops.h"
 
@@ -38,8 +38,9 @@ TEST(Spectrum, ExactRankKImagesHaveNothingAfterK) {
 }
 
 // U·diag(d)·Vᵀ for n×n Householder reflections U, V (I − 2·v·vᵀ/‖v‖², orthogonal) of Gaussian
-// v, in plain loops: the test must not share a fault with the Eigen code it checks (GCC 12 with
-// -march=native miscompiles Eigen 3.4's fixed 8×8 double products on AVX-512 here).
+// v, in plain loops: the test must not share a fault with the Eigen code it checks (built with
+// GCC 12 -march=native on this AVX-512 machine, Eigen 3.4's HouseholderQR Q times a diagonal
+// times Vᵀ came out wrong at 8×8, while the same lines without -march=native were right).
 std::vector<double> plane_with_singular_values(const std::vector<double>& d, Generator& g) {
   const size_t n = d.size();
   auto reflection = [&] {

@@ -1,7 +1,7 @@
-// image_spectrum (analysis/spectrum.h): one BDCSVD per plane, values only, in double, planes
+// image_spectrum (tools/analysis/spectrum.h): one BDCSVD per plane, values only, in double, planes
 // shared out over OpenMP threads (each writes only its own rows of the result).
 // Shape letters: N images, C channels, H×W image, m = min(H, W).
-#include "analysis/spectrum.h"
+#include "tools/analysis/spectrum.h"
 
 #include <Eigen/SVD>
 

@@ -1,5 +1,5 @@
-// read_run_curves (analysis/curves.h): log.jsonl line by line, report.json for the method.
-#include "analysis/curves.h"
+// read_run_curves (tools/analysis/curves.h): log.jsonl line by line, report.json for the method.
+#include "tools/analysis/curves.h"
 
 #include <algorithm>
 #include <filesystem>

@@ -1,10 +1,10 @@
-// read_run_curves (analysis/curves.h) on hand-written logs: loss and evaluation lines in
+// read_run_curves (tools/analysis/curves.h) on hand-written logs: loss and evaluation lines in
 // iteration order, the method from report.json, and named errors for what is not a run's log.
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "analysis/curves.h"
+#include "tools/analysis/curves.h"
 #include "engine/check.h"
 #include "tests/harness/scratch_dir.h"
 
