@@ -101,5 +101,7 @@ Command add_cl(CLI::App& parent);
 Command add_experts(CLI::App& parent);
 Command add_sweep(CLI::App& parent);
 Command add_tsne(CLI::App& parent);
+Command add_spectrum(CLI::App& parent);
+Command add_plot(CLI::App& parent);
 
 }  // namespace loco::cli

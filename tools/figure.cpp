@@ -149,7 +149,10 @@ std::string log_label(double v) {  // v in log10 units
   const double x = std::pow(10.0, v);
   char b[48];
   if (v >= -3.01 && v <= 4.01) std::snprintf(b, sizeof b, "%g", std::round(x * 1e4) / 1e4);
-  else std::snprintf(b, sizeof b, "%.0e", x);
+  else {  // 1e-5, 2e-5, 5e-5: the mantissa and the exponent, no padding
+    const int e = static_cast<int>(std::floor(v + 1e-9));
+    std::snprintf(b, sizeof b, "%.0fe%d", std::round(x / std::pow(10.0, e)), e);
+  }
   return b;
 }
 
@@ -285,10 +288,16 @@ void draw_plot(cairo_t* cr, const LinePlot& p, double ox, double w, double h) {
     const double bx = corner < 2 ? x1p - bw - 8 : x0p + 8, by = corner % 2 == 0 ? y0p + 8 : y1p - bh - 8;
     size_t inside = 0;
     for (const auto& s : p.series)
-      for (size_t i = 0; i < s.x.size(); ++i) {
-        const double X = px(s.x[i]), Y = py(ty(s.y[i]));
-        inside += X >= bx - 4 && X <= bx + bw + 4 && Y >= by - 4 && Y <= by + bh + 4;
-      }
+      for (size_t i = 0; i < s.x.size(); ++i)  // the lines and their bands' edges, sampled along each segment
+        for (int t = 0; t < (i + 1 < s.x.size() ? 8 : 1); ++t) {
+          const size_t j = std::min(i + 1, s.x.size() - 1);
+          const double f = t / 8.0, x = s.x[i] + f * (s.x[j] - s.x[i]), y = s.y[i] + f * (s.y[j] - s.y[i]);
+          const double d = s.spread.empty() ? 0.0 : s.spread[i] + f * (s.spread[j] - s.spread[i]);
+          for (double v : {y, y + d, y - d}) {
+            const double X = px(x), Y = py(ty(v));
+            inside += X >= bx - 4 && X <= bx + bw + 4 && Y >= by - 4 && Y <= by + bh + 4;
+          }
+        }
     if (inside < fewest) fewest = inside, best = corner;
   }
   const double bx = best < 2 ? x1p - bw - 8 : x0p + 8, by = best % 2 == 0 ? y0p + 8 : y1p - bh - 8;

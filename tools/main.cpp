@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   const std::vector<loco::cli::Command> commands = {loco::cli::add_condense(app), loco::cli::add_train(app), loco::cli::add_coreset(app),
                                                     loco::cli::add_eval(app), loco::cli::add_bench(app), loco::cli::add_cl(app),
                                                     loco::cli::add_experts(app), loco::cli::add_sweep(app),
-                                                    loco::cli::add_tsne(app)};
+                                                    loco::cli::add_tsne(app), loco::cli::add_spectrum(app),
+                                                    loco::cli::add_plot(app)};
   // CLI11 only says "a subcommand is required" for a mistyped one: name it and the choices.
   std::string names;
   bool known = false;

@@ -250,6 +250,76 @@ TEST_F(Cli, CondenseDrawsReadableGridsEveryNIterations) {
   EXPECT_NE(run("condense --method dm --ipc 1 --grid-every -1 --out " + at("bad") + data()).code, 0);
 }
 
+TEST_F(Cli, SpectrumOfRealImagesAndARankTwoSet) {
+  const Result c = run("condense --method lodm --ipc 1 --iterations 1 --batch-real 4 --model ConvNetW32 --num-eval 0"
+                       " --out " + at("spec-lodm") + data());
+  ASSERT_EQ(c.code, 0) << c.out;
+  const Result r = run("spectrum --n 3 " + at("spec-lodm") + " --out " + at("spec") + data());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("| source | images |"), std::string::npos) << r.out;
+  EXPECT_EQ(loco::testing::png_size(at("spec/spectrum.png")), (std::pair<int, int>{720, 460}));
+  EXPECT_EQ(loco::testing::svg_size(at("spec/spectrum.svg")), (std::pair<double, double>{720, 460}));
+  EXPECT_NE(loco::testing::file_bytes(at("spec/spectrum.md")).find("spec-lodm r2"), std::string::npos);
+  const auto js = read_json(at("spec/spectrum.json"));
+  ASSERT_EQ(js["sources"].size(), 2u);
+  EXPECT_EQ(js["sources"][0]["kind"], "real");
+  EXPECT_EQ(js["sources"][0]["images"], 30);
+  const auto& low = js["sources"][1];
+  EXPECT_EQ(low["rank"], 2);
+  EXPECT_EQ(low["images"], 70);
+  ASSERT_EQ(low["sigma"].size(), 28u);
+  EXPECT_DOUBLE_EQ(low["sigma"][0].get<double>(), 1.0);
+  EXPECT_GT(low["sigma"][1].get<double>(), 1e-3);
+  for (size_t i = 2; i < 28; ++i) EXPECT_LE(low["sigma"][i].get<double>(), 1e-5) << i;
+  EXPECT_NEAR(low["energy"]["2"].get<double>(), 1.0, 1e-6);
+  EXPECT_LT(js["sources"][0]["energy"]["1"].get<double>(), js["sources"][0]["energy"]["8"].get<double>());
+
+  const Result missing = run("spectrum --n 0 " + at("no-such-run") + " --out " + at("spec-bad"));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find(at("no-such-run")), std::string::npos) << missing.out;
+  const Result nothing = run("spectrum --n 0 --out " + at("spec-bad"));
+  EXPECT_EQ(nothing.code, 1);
+  EXPECT_NE(nothing.out.find("nothing to measure"), std::string::npos) << nothing.out;
+  const Result other = run("spectrum --n 0 --dataset MNIST " + at("spec-lodm") + " --out " + at("spec-bad"));
+  EXPECT_EQ(other.code, 1);
+  EXPECT_NE(other.out.find("a set of FashionMNIST, not MNIST"), std::string::npos) << other.out;
+  EXPECT_NE(run("spectrum --n -1" + data()).code, 0);
+  EXPECT_FALSE(fs::exists(at("spec-bad")));
+}
+
+TEST_F(Cli, PlotDrawsAccuracyAndLossOfSeveralRuns) {
+  const std::string tiny = " --ipc 1 --iterations 4 --batch-real 4 --model ConvNetW32 --eval-model ConvNetW32"
+                           " --eval-epochs 1 --num-eval 2 --eval-aug none" + data();
+  for (const char* m : {"dm", "lodm"}) {
+    const Result c = run(std::string("condense --method ") + m + tiny + " --eval-every 2 --out " + at(std::string("plot-") + m));
+    ASSERT_EQ(c.code, 0) << c.out;
+  }
+  const Result once = run("condense --method dm" + tiny + " --out " + at("plot-once"));
+  ASSERT_EQ(once.code, 0) << once.out;
+
+  const Result r = run("plot " + at("plot-dm") + " " + at("plot-lodm") + " --out " + at("plot"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("plot-lodm"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("     3  "), std::string::npos) << "evaluations at 0, 2 and 4\n" << r.out;
+  EXPECT_EQ(loco::testing::png_size(at("plot/plot.png")), (std::pair<int, int>{1280, 440}));
+  EXPECT_EQ(loco::testing::svg_size(at("plot/plot.svg")), (std::pair<double, double>{1280, 440}));
+
+  const Result labelled = run("plot " + at("plot-dm") + " " + at("plot-lodm") + " --labels DM,LoDM --out " + at("plot2"));
+  ASSERT_EQ(labelled.code, 0) << labelled.out;
+  EXPECT_NE(labelled.out.find("LoDM"), std::string::npos) << labelled.out;
+
+  // A run evaluated only at the end has no accuracy curve: the error names it.
+  const Result bad = run("plot " + at("plot-dm") + " " + at("plot-once") + " --out " + at("plot-bad"));
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find(at("plot-once") + ": log.jsonl holds 1 evaluation"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("--eval-every"), std::string::npos) << bad.out;
+  EXPECT_FALSE(fs::exists(at("plot-bad")));
+  const Result count = run("plot " + at("plot-dm") + " --labels a,b --out " + at("plot-bad"));
+  EXPECT_NE(count.out.find("--labels: 2 labels for 1 runs"), std::string::npos) << count.out;
+  EXPECT_NE(run("plot --out " + at("plot-bad")).code, 0) << "no run given";
+  EXPECT_FALSE(fs::exists(at("plot-bad")));
+}
+
 TEST_F(Cli, ExpertsInSharesResumeAndFeedTrajectoryMatching) {
   const std::string ex = " --model ConvNetW32 --epochs 2 --batch 64" + data();
   ASSERT_EQ(run("experts --num-experts 2" + ex + " --out " + at("ex")).code, 0);
