@@ -1,14 +1,63 @@
 // loco condense: a method (dm, dc, dsa, lodm, lodc, lodsa, mtt, lomtt) on a dataset, by preset or by flag,
 // into a run directory. The flags become a CondenseRequest; condense/presets.h resolves and
 // checks it, condense/driver.h does the work.
+#include <limits>
 #include <memory>
 
 #include "condense/driver.h"
+#include "condense/rank_auto.h"
 #include "engine/autograd/tape.h"
+#include "engine/ops/layout.h"
 #include "tools/cli.h"
 #include "tools/set_grid.h"
 
 namespace loco::cli {
+namespace {
+
+constexpr const char* kRankProxy =
+    "1-NN accuracy on held-out real training images of the real-initialised set (n(r) truncated-SVD images "
+    "per class) each rank affords at this memory; highest wins, ties to the lower rank";
+
+// --rank auto: runs the proxy and prints each candidate and why the winner won.
+condense::RankChoice choose_and_explain_rank(const condense::Dataset& train, const condense::CondenseConfig& c) {
+  const condense::ClassIndex index(train.labels, train.classes);
+  const condense::RankChoice ch = condense::choose_rank(
+      train, index, c.ipc, c.seed,
+      c.init == condense::Init::real ? index.smallest_class() : std::numeric_limits<int64_t>::max());
+  std::printf("rank auto: %s (%lld held out per class)\n", kRankProxy, static_cast<long long>(ch.held_out_per_class));
+  std::printf("  rank  images/class  energy kept  1-NN accuracy\n");
+  for (const auto& k : ch.candidates)
+    std::printf("  %4lld  %12lld  %10.1f %%  %12.1f %%%s\n", static_cast<long long>(k.rank),
+                static_cast<long long>(k.images_per_class), 100 * k.energy, 100 * k.nn_accuracy,
+                k.rank == ch.rank ? "  <- chosen" : "");
+  return ch;
+}
+
+// strip.png from the snapshots: class-major, so set_grid's rows are the classes and its
+// columns the iterations in order.
+void save_strip(const std::string& path, const std::vector<Tensor>& snaps, const std::vector<int64_t>& iterations,
+                const condense::DatasetInfo& info, const condense::Dataset& train, const std::string& title) {
+  const int64_t k = snaps.front().dim(0);
+  std::vector<int64_t> order, labels;
+  for (int64_t c = 0; c < k; ++c)
+    for (size_t s = 0; s < snaps.size(); ++s) order.push_back(static_cast<int64_t>(s) * k + c), labels.push_back(c);
+  const Tensor all = gather_rows(concat(snaps), condense::index_tensor(order));
+  std::string cols;
+  for (size_t s = 0; s < iterations.size() && s < 32; ++s) cols += (s ? ", " : "") + std::to_string(iterations[s]);
+  save_set_grid(path, all, condense::index_tensor(labels), info, train.mean, train.std,
+                {.title = title + "; first image of each class at iterations " + cols});
+}
+
+condense::Json rank_choice_json(const condense::RankChoice& ch) {
+  condense::Json cands = condense::Json::array();
+  for (const auto& k : ch.candidates)
+    cands.push_back({{"rank", k.rank}, {"images_per_class", k.images_per_class}, {"energy", k.energy},
+                     {"nn_accuracy", k.nn_accuracy}});
+  return {{"proxy", kRankProxy}, {"chosen", ch.rank}, {"held_out_per_class", ch.held_out_per_class},
+          {"candidates", cands}};
+}
+
+}  // namespace
 
 Command add_condense(CLI::App& parent) {
   struct Flags {
@@ -19,6 +68,7 @@ Command add_condense(CLI::App& parent) {
     int64_t stop_after = 0;
     bool dry_run = false;
     int64_t grid_every = 0;
+    std::optional<std::string> rank;  // an integer, or "auto" (condense/rank_auto.h)
   };
   auto f = std::make_shared<Flags>();
   condense::CondenseRequest& q = f->req;
@@ -42,7 +92,10 @@ Command add_condense(CLI::App& parent) {
   app->add_option("--method", q.method, "dm, dc, dsa, mtt, lodm, lodc, lodsa or lomtt")->required();
   add_data_flags(app, f->data, true);
   app->add_option("--ipc", q.ipc, "Memory budget: that of K full images per class")->required();
-  add_optional(app, "--rank", q.rank, "Low-rank methods: the rank r of each channel's A·B (default 2; 4 for TinyImageNet)");
+  add_optional(app, "--rank", f->rank,
+               "Low-rank methods: the rank r of each channel's A·B (default 2; 4 for TinyImageNet), or auto: the "
+               "rank whose initial set best classifies held-out real images by 1-NN at this memory (same-memory "
+               "budget; see the README)");
   add_optional(app, "--budget", q.budget,
                "Low-rank methods: same-memory (⌊K·H·W/(r·(H+W))⌋ images per class, the default) or same-images (K)");
   app->add_option("--preset", q.preset, "paper or cpu-quick (see below)")->capture_default_str();
@@ -83,8 +136,8 @@ Command add_condense(CLI::App& parent) {
   app->add_option("--eval-every", q.eval_every, "Also evaluate at iteration 0 and every N iterations (0: only at the end)")
       ->capture_default_str();
   app->add_option("--grid-every", f->grid_every,
-                  "Also draw the set every N iterations (and at iteration 0) into grid-<iteration>.png (0: only the "
-                  "final grid.png)")
+                  "Also draw the set every N iterations (and at iteration 0) into grid-<iteration>.png, and each "
+                  "class's first image at every one of them into strip.png (0: only the final grid.png)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app->add_option("--checkpoint-every", q.checkpoint_every, "Write the checkpoint every N iterations")->capture_default_str();
@@ -97,18 +150,35 @@ Command add_condense(CLI::App& parent) {
             condense::CondenseRequest req = f->req;
             req.device = resolve_device(f->common);
             req.seed = f->common.seed;
+            const bool rank_auto = f->rank && *f->rank == "auto";
+            if (f->rank && !rank_auto) req.rank = condense::parse_int(*f->rank, "--rank (an integer, or auto)");
+            if (rank_auto) {
+              LOCO_CHECK(condense::method_spec(req.method).lowrank, "--rank auto is for the low-rank methods (lodm, lodc, lodsa, lomtt), not ",
+                         req.method);
+              LOCO_CHECK(!req.budget || *req.budget == "same-memory",
+                         "--rank auto chooses the rank for a fixed memory: it needs --budget same-memory (the default), not ",
+                         *req.budget);
+            }
             if (!f->resume.empty()) {
               LOCO_CHECK(f->common.out.empty() || f->common.out == f->resume, "--resume ", f->resume, " and --out ",
                          f->common.out, " name different runs");
               f->common.out = f->resume;
             }
             // Every flag is checked before the data is read and before anything is written.
-            const condense::CondenseConfig c = condense::resolve_condense(req, condense::dataset_info(f->data.dataset));
+            condense::CondenseConfig c = condense::resolve_condense(req, condense::dataset_info(f->data.dataset));
             if (f->dry_run) {
-              std::printf("%s\n", c.to_json().dump(2).c_str());
+              condense::Json j = c.to_json();
+              if (rank_auto) j["rank"] = "auto";  // chosen from the images, which a dry run does not read
+              std::printf("%s\n", j.dump(2).c_str());
               return 0;
             }
             auto data = load_data(f->data);
+            std::optional<condense::RankChoice> chosen;
+            if (rank_auto) {
+              chosen = choose_and_explain_rank(data.train, c);
+              req.rank = chosen->rank;
+              c = condense::resolve_condense(req, condense::dataset_info(f->data.dataset));
+            }
             const std::string out =
                 f->common.out.empty() ? "runs/" + c.method + "-" + data.train.name + "-ipc" + std::to_string(c.ipc) +
                                             (c.rank ? "-r" + std::to_string(c.rank) : "") + "-s" + std::to_string(c.seed)
@@ -136,10 +206,21 @@ Command add_condense(CLI::App& parent) {
             hooks.snapshot_every = f->grid_every;
             // Zero-padded to the width of the last iteration, so the files sort in order.
             const int digits = static_cast<int>(std::to_string(c.iterations).size());
+            // Fig. 6's strip: each class's first image at every snapshot, a row per class.
+            std::vector<Tensor> strip;  // [K, C, H, W] per snapshot, on the host
+            std::vector<int64_t> strip_iterations;
+            auto add_to_strip = [&](int64_t it, const condense::SyntheticSet& set) {
+              NoGradGuard no_grad;
+              std::vector<Tensor> firsts;
+              for (int64_t k = 0; k < set.classes(); ++k) firsts.push_back(slice(set.class_images(k).detach(), 0, 1));
+              strip.push_back(concat(firsts).to(Device::cpu));
+              strip_iterations.push_back(it);
+            };
             hooks.snapshot = [&](int64_t it, const condense::SyntheticSet& set) {
               char name[48];
               std::snprintf(name, sizeof name, "grid-%0*lld.png", digits, static_cast<long long>(it));
               draw(name, set, set_title + ", iteration " + std::to_string(it));
+              add_to_strip(it, set);
             };
             explain_interrupts(run.path("checkpoint.safetensors"),
                                "\nloco: interrupted; " + out + ".partial keeps the last checkpoint (every " +
@@ -169,6 +250,10 @@ Command add_condense(CLI::App& parent) {
             if (r.learned_lr) meta["syn_lr"] = condense::Json(*r.learned_lr).dump();
             r.set->save(run, meta, data.train.mean, data.train.std);
             draw("grid.png", *r.set, set_title);
+            if (f->grid_every > 0) {
+              if (strip_iterations.empty() || strip_iterations.back() != c.iterations) add_to_strip(c.iterations, *r.set);
+              save_strip(run.path("strip.png"), strip, strip_iterations, info, data.train, set_title);
+            }
             condense::Json report = {{"command", "condense"},
                                      {"config", c.to_json()},
                                      {"dataset", dataset_json(data.train)},
@@ -181,6 +266,7 @@ Command add_condense(CLI::App& parent) {
             if (c.rank && c.budget == condense::Budget::same_memory)
               report["reference_code_images_per_class"] = condense::lowrank_images_per_class_reference(
                   c.ipc, data.train.height(), data.train.width(), c.rank);
+            if (chosen) report["rank_auto"] = rank_choice_json(*chosen);
             report["last_loss"] = r.last_loss;
             if (r.learned_lr) {
               report["syn_lr"] = *r.learned_lr;
@@ -216,7 +302,7 @@ Command add_condense(CLI::App& parent) {
                         static_cast<long long>(data.train.classes * c.ipc), static_cast<long long>(c.ipc));
             std::printf("  time            condense %.0f s, evaluation %.0f s\n", r.condense_seconds, eval_s);
             std::printf("  files           %s/{synset.safetensors, grid.png, report.json, log.jsonl, checkpoint.safetensors%s}\n",
-                        out.c_str(), f->grid_every > 0 ? ", grid-<iteration>.png" : "");
+                        out.c_str(), f->grid_every > 0 ? ", grid-<iteration>.png, strip.png" : "");
             return 0;
           },
           "memory is bounded by --max-batch (distribution matching: real images per embedding pass), "

@@ -247,7 +247,39 @@ TEST_F(Cli, CondenseDrawsReadableGridsEveryNIterations) {
   EXPECT_GE(final_size->second, 10 * 280);
   EXPECT_GT(final_size->first, 2 * 280 + 60) << "two images per row and the class names";
   for (const auto& g : grids) EXPECT_EQ(loco::testing::png_size(at("grids/" + g)), final_size) << g;
+  // The strip: a row per class, a column per snapshot (0, 2, 4) and the final set (5).
+  const auto strip = loco::testing::png_size(at("grids/strip.png"));
+  ASSERT_TRUE(strip);
+  EXPECT_EQ(strip->second, final_size->second);
+  EXPECT_GT(strip->first, 4 * 280 + 60);
   EXPECT_NE(run("condense --method dm --ipc 1 --grid-every -1 --out " + at("bad") + data()).code, 0);
+}
+
+// --rank auto: the proxy's table is printed and kept in report.json, the chosen rank is the
+// one the run used, and it is refused where there is no memory budget to choose within.
+TEST_F(Cli, RankAutoChoosesWithinTheMemoryAndSaysWhy) {
+  const Result r = run("condense --method lodm --ipc 2 --rank auto --iterations 1 --batch-real 4 --model ConvNetW32"
+                       " --num-eval 0 --out " + at("auto") + data());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("<- chosen"), std::string::npos) << r.out;
+  const auto rep = read_json(at("auto/report.json"));
+  ASSERT_TRUE(rep.contains("rank_auto")) << rep.dump(2);
+  const auto& ra = rep["rank_auto"];
+  EXPECT_EQ(ra["chosen"], rep["config"]["rank"]);
+  double best = -1;
+  for (const auto& k : ra["candidates"]) {
+    EXPECT_LE(k["images_per_class"].get<int64_t>() * k["rank"].get<int64_t>() * 56, 2 * 784) << k.dump();
+    best = std::max(best, k["nn_accuracy"].get<double>());
+  }
+  for (const auto& k : ra["candidates"])
+    if (k["rank"] == ra["chosen"]) EXPECT_EQ(k["nn_accuracy"].get<double>(), best);
+  for (const char* bad : {"--method dm --rank auto", "--method lodm --rank auto --budget same-images",
+                          "--method lodm --rank two"}) {
+    const Result b = run(std::string("condense --ipc 1 --num-eval 0 ") + bad + " --out " + at("auto-bad") + data());
+    EXPECT_NE(b.code, 0) << bad;
+    EXPECT_NE(b.out.find("--rank"), std::string::npos) << bad << ": " << b.out;
+    EXPECT_FALSE(fs::exists(at("auto-bad"))) << bad;
+  }
 }
 
 TEST_F(Cli, SpectrumOfRealImagesAndARankTwoSet) {

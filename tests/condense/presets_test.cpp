@@ -6,6 +6,8 @@
 #include <limits>
 
 #include "condense/presets.h"
+#include "condense/rank_auto.h"
+#include "engine/rng.h"
 
 namespace loco::condense {
 namespace {
@@ -151,6 +153,72 @@ TEST(Presets, EvalOfSetsCoresetsAndTheWholeDataset) {
   expect_error({.model = "Nope"}, "--model");
   expect_error({.aug = "wobble"}, "--aug");
   expect_error({.syn_lr = -0.5}, "syn_lr");
+}
+
+}  // namespace
+}  // namespace loco::condense
+
+// --rank auto (condense/rank_auto.h) on images built to have a known answer.
+namespace loco::condense {
+namespace {
+
+// hw×hw images, 2 classes × 300. Image = s·e0·f0ᵀ (shared, s ∈ [5, 6]) + 3·σ·e1·f1ᵀ (a random
+// sign σ, shared) + class_term(c), with e_i, f_i orthonormal coordinate vectors: the class
+// shows only in the smallest singular value when class_term is 1·e2·f2ᵀ times ±1.
+Dataset made(bool class_in_third_component, int64_t hw = 16) {
+  const int64_t n = 300;
+  std::vector<float> px(static_cast<size_t>(2 * n * hw * hw), 0.0f);
+  std::vector<int64_t> labels;
+  Generator g(7, 0);
+  const Tensor u = rand_uniform({2 * n, 2}, g);
+  const float* r = u.data<float>();
+  for (int64_t i = 0; i < 2 * n; ++i) {
+    const int64_t c = i % 2;
+    labels.push_back(c);
+    float* x = px.data() + i * hw * hw;
+    const float sign = c ? -1.0f : 1.0f;
+    if (class_in_third_component) {
+      x[0 * hw + 0] = 5.0f + r[2 * i];
+      x[1 * hw + 1] = r[2 * i + 1] < 0.5f ? 3.0f : -3.0f;
+      x[2 * hw + 2] = sign;
+    } else {
+      x[(c ? 3 : 0) * hw + (c ? 3 : 0)] = 5.0f + r[2 * i];  // a rank-1 image per class, in its own place
+    }
+  }
+  return Dataset::of_images(from_vector(px, {2 * n, 1, hw, hw}), from_vector(labels, {2 * n}), 2);
+}
+
+TEST(RankAuto, PicksTheLowestRankThatKeepsWhatTellsClassesApart) {
+  const Dataset d = made(true);
+  const ClassIndex index(d.labels, 2);
+  const RankChoice ch = choose_rank(d, index, 4, 0);
+  ASSERT_EQ(ch.candidates.size(), 4u);  // ranks 1, 2, 4, 8 (16 is min(H, W))
+  for (const auto& k : ch.candidates) {
+    EXPECT_LE(k.images_per_class * k.rank * 32, 4 * 256) << "rank " << k.rank << " exceeds the memory";
+    if (k.rank < 3) EXPECT_LT(k.nn_accuracy, 0.8) << "rank " << k.rank << " cannot see the class";
+  }
+  // Rank 4 is the lowest that keeps the class; rank 8 keeps it too but affords only 4 images a
+  // class, too few to hold both signs of the shared term, so it scores lower.
+  EXPECT_GT(ch.candidates[2].nn_accuracy, 0.95);
+  EXPECT_LT(ch.candidates[3].nn_accuracy, ch.candidates[2].nn_accuracy);
+  EXPECT_EQ(ch.rank, 4);
+  EXPECT_NEAR(ch.candidates.back().energy, 1.0, 1e-6);  // rank 8 holds rank-3 images exactly
+
+  // The same seed draws the same choice; where one rank holds everything, rank 1 (ties, and
+  // the most images) wins.
+  EXPECT_EQ(choose_rank(d, index, 4, 0).candidates[0].nn_accuracy, ch.candidates[0].nn_accuracy);
+  const Dataset one = made(false);
+  EXPECT_EQ(choose_rank(one, ClassIndex(one.labels, 2), 4, 0).rank, 1);
+}
+
+TEST(RankAuto, CandidatesFitTheMemoryAtOneImagePerClass) {
+  // 28×28 at ipc 1: rank 16 gets ⌊784/896⌋ = 0 images, which the budget rounds up to 1; such a
+  // rank would store more than the budget and is no candidate.
+  const Dataset d = made(true, 28);
+  const RankChoice ch = choose_rank(d, ClassIndex(d.labels, 2), 1, 0);
+  ASSERT_EQ(ch.candidates.size(), 4u);
+  EXPECT_EQ(ch.candidates.back().rank, 8);
+  for (const auto& k : ch.candidates) EXPECT_LE(k.images_per_class * k.rank * 56, 784) << "rank " << k.rank;
 }
 
 }  // namespace
