@@ -4,12 +4,16 @@
 // and the sweep is resumable as each run is: a finished cell (its report.json) is skipped, an
 // interrupted one (its .partial checkpoint) continues with --resume. Every cell's flags are
 // checked (condense --dry-run) before the first runs. Then sweep.md and sweep.json: a row per
-// cell, its flags, images per class, bytes, accuracy.
+// cell, its flags, images per class, bytes, accuracy; and sweep.png/.svg: accuracy against the
+// first numeric axis, a line per value of the others.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +22,7 @@
 
 #include "engine/io/atomic_file.h"
 #include "tools/cli.h"
+#include "tools/figure.h"
 
 extern char** environ;
 
@@ -87,6 +92,55 @@ int run_self(const std::vector<std::string>& args, bool quiet = false) {
   while (waitpid(pid, &status, 0) < 0) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// A number for every value of the axis, or nothing (then it cannot be an x axis).
+std::optional<std::vector<double>> numeric(const Axis& a) {
+  std::vector<double> x;
+  for (const std::string& v : a.values) {
+    double d = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+    if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+    x.push_back(d);
+  }
+  return x;
+}
+
+// Figs. 2b and 2c: accuracy (mean ± std band) against the first numeric axis, a line per
+// combination of the other axes (a line per budget). Values spanning more than 10× (learning
+// rates) are drawn at their log10. Cells without an evaluation are left out. Returns false,
+// writing nothing, when no axis is numeric or no cell was evaluated.
+bool draw_sweep(const std::vector<Axis>& axes, const std::vector<Cell>& cells, const condense::Json& rows,
+                const figure::Outputs& out) {
+  size_t xi = axes.size();
+  std::vector<double> xs;
+  for (size_t i = 0; i < axes.size() && xi == axes.size(); ++i)
+    if (auto x = numeric(axes[i])) xi = i, xs = *x;
+  if (xi == axes.size()) return false;
+  const double lo = *std::min_element(xs.begin(), xs.end()), hi = *std::max_element(xs.begin(), xs.end());
+  const bool log_x = lo > 0 && hi > 10 * lo;
+  std::map<std::string, figure::Series> lines;  // by the other axes' values, in grid order
+  std::vector<std::string> order;
+  for (size_t k = 0; k < cells.size(); ++k) {
+    const condense::Json& row = rows[k];
+    if (!row.contains("evaluation")) continue;
+    std::string name;
+    for (size_t i = 0; i < axes.size(); ++i)
+      if (i != xi) name += (name.empty() ? "" : ", ") + axes[i].flag + " " + cells[k].values[i];
+    if (!lines.count(name)) order.push_back(name), lines[name].name = name.empty() ? "accuracy" : name;
+    const auto v = std::find(axes[xi].values.begin(), axes[xi].values.end(), cells[k].values[xi]);
+    const double x = xs[static_cast<size_t>(v - axes[xi].values.begin())];
+    lines[name].x.push_back(log_x ? std::log10(x) : x);
+    lines[name].y.push_back(100 * row["evaluation"]["accuracy_mean"].get<double>());
+    lines[name].spread.push_back(100 * row["evaluation"]["accuracy_std"].get<double>());
+  }
+  if (order.empty()) return false;
+  figure::LinePlot p{.title = "loco sweep: accuracy against " + axes[xi].flag,
+                     .x_label = log_x ? "log10 " + axes[xi].flag : axes[xi].flag,
+                     .y_label = "test accuracy (%)"};
+  for (const std::string& n : order) p.series.push_back(lines[n]);
+  figure::save_line_plots({p}, out);
+  return true;
 }
 
 }  // namespace
@@ -181,8 +235,9 @@ Command add_sweep(CLI::App& parent) {
             const std::string json = table.dump(2) + "\n";
             write_file_atomic(f->out + "/sweep.md", [&](FileSink& s) { s.write(md); });
             write_file_atomic(f->out + "/sweep.json", [&](FileSink& s) { s.write(json); });
-            std::printf("\n%s\nsweep: written %s/sweep.md and %s/sweep.json\n", md.c_str(), f->out.c_str(),
-                        f->out.c_str());
+            const bool drawn = draw_sweep(axes, cells, rows, {.png = f->out + "/sweep.png", .svg = f->out + "/sweep.svg"});
+            std::printf("\n%s\nsweep: written %s/sweep.md, sweep.json%s\n", md.c_str(), f->out.c_str(),
+                        drawn ? ", sweep.png and sweep.svg" : " (no figure: no axis has numeric values, or no cell was evaluated)");
             return 0;
           }};
 }

@@ -41,6 +41,11 @@ Result sh(const std::string& line) {
 
 Result run(const std::string& args) { return sh(std::string(LOCO_BIN) + " " + args); }
 
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
 nlohmann::json read_json(const std::string& p) {
   std::ifstream f(p);
   return nlohmann::json::parse(f);
@@ -146,6 +151,21 @@ TEST_F(Cli, SweepRunsEachCellOnceAndRerunsOnlyTheMissingOnes) {
   EXPECT_EQ(bad.code, 1) << bad.out;
   EXPECT_NE(bad.out.find("cell rank=28"), std::string::npos) << bad.out;
   EXPECT_FALSE(fs::exists(at("sweep-bad"))) << "a sweep with a bad cell wrote before refusing";
+  EXPECT_NE(first.out.find("no figure"), std::string::npos) << "no cell was evaluated: " << first.out;
+  EXPECT_FALSE(fs::exists(out + "/sweep.png"));
+}
+
+// Figs. 2b/2c: an evaluated sweep draws accuracy against its numeric axis, a line per budget.
+TEST_F(Cli, SweepDrawsAccuracyAgainstTheNumericAxis) {
+  const std::string out = at("sweep-fig");
+  const Result r = run("sweep --out " + out + " --vary budget=same-memory,same-images --vary rank=1,2 -- --method lodm"
+                       " --ipc 1 --iterations 1 --batch-real 4 --init noise --model ConvNetW32 --num-eval 1"
+                       " --eval-epochs 1" + data());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("sweep.png and sweep.svg"), std::string::npos) << r.out;
+  EXPECT_EQ(loco::testing::png_size(out + "/sweep.png"), (std::pair<int, int>{640, 420}));
+  const std::string svg = slurp(out + "/sweep.svg");
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
 }
 
 // loco tsne: a trained network's features of real images and of a set, one panel per set, written
@@ -221,11 +241,6 @@ TEST_F(Cli, CondenseWritesTheRunAndResumesAnInterruptedOne) {
   const Result resumed = run("condense --method dm" + tiny + " --resume " + at("dm"));
   ASSERT_EQ(resumed.code, 0) << resumed.out;
   EXPECT_EQ(read_json(at("dm/report.json"))["timings"]["resumed_at_iteration"], 1);
-}
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 // loco experts: shares from --first equal one run's files byte for byte, --resume remakes only
