@@ -44,6 +44,7 @@ once "$R/train-fm" train --epochs 1 --aug none
 cp "$R/fig2a/plot.png" docs/fig2a-curves.png
 cp "$R/sweep-fm-ipc10/sweep.png" docs/fig2b-rank-sweep.png
 cp "$R/sweep-fm-ipc1/sweep.png" docs/rank-sweep-ipc1.png
+cp "$R/sweep-mn-ipc1/sweep.png" docs/rank-sweep-mnist-ipc1.png
 cp "$R/spectrum/spectrum.png" docs/fig5-spectra.png
 cp "$R/tsne/tsne.png" docs/fig1-tsne.png
 cp "$R/lodm-fm-ipc1-grids/strip.png" docs/fig6-lodm-strip.png
