@@ -18,7 +18,8 @@
 # this build's absolute paths), the CUDA tests draw their inputs from Philox, and the timing runs
 # use `--generated` images. Build choices that only the pack makes (the default build is
 # untouched): cudart linked statically (the CUDA::cudart library pointed at libcudart_static.a,
-# one shared library fewer to find there), host code for x86-64-v3 instead of -march=native.
+# one shared library fewer to find there), host code for x86-64-v3 instead of -march=native, and
+# no MPI (one GPU there, and no OpenMPI libraries to load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-device-pack}
@@ -46,7 +47,7 @@ fi
 echo "== configure $BUILD_DIR (sm_$ARCH, Release, static cudart, x86-64-v3)"
 mkdir -p "$BUILD_DIR"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DLOCO_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
-      -DLOCO_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3 -DCUDA_cudart_LIBRARY="$cudart_static" \
+      -DLOCO_MPI=OFF -DLOCO_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3 -DCUDA_cudart_LIBRARY="$cudart_static" \
       "${launcher[@]}" > "$BUILD_DIR/pack-configure.log" 2>&1 || { tail -30 "$BUILD_DIR/pack-configure.log"; exit 1; }
 
 echo "== build loco ops_bench ops_test engine_test (-j $JOBS)"

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cl/splits.h"
+#include "dist/dist.h"
 #include "condense/coreset/coreset.h"
 #include "condense/driver.h"
 
@@ -41,7 +42,7 @@ struct Memory {
   int64_t floats_stored = 0;  // what the block costs (low rank: the factors)
 };
 // One task's block from its classes' training images. Condensation runs write their run
-// directory (log, checkpoint, set) under work_dir.
+// directory (log, checkpoint, set) under work_dir ("" writes none).
 Memory fill_memory(const condense::Dataset& train, const std::vector<int64_t>& classes, const MemoryOptions& o,
                    uint64_t seed, const std::string& work_dir, const condense::ProgressFn& progress = {});
 
@@ -62,8 +63,20 @@ struct GdumbCurve {
   // Over seeds × networks, per task: mean and population std.
   std::vector<double> mean, std;
 };
-GdumbCurve run_gdumb(const condense::DatasetPair& data, const MemoryOptions& memory, const GdumbOptions& o,
-                     const std::string& work_dir, const condense::ProgressFn& progress = {},
-                     const std::function<void(const std::string&)>& note = {});
+// One class order's T steps: memory blocks filled task by task under work_dir ("" writes none),
+// a GDumb evaluation after each.
+std::vector<StepRecord> run_gdumb_seed(const condense::DatasetPair& data, const MemoryOptions& memory,
+                                       const GdumbOptions& o, int64_t seed_index, const std::string& work_dir,
+                                       const condense::ProgressFn& progress = {},
+                                       const std::function<void(const std::string&)>& note = {});
+// Steps (seed-major) into a curve: mean and std over seeds × networks, per task.
+GdumbCurve gdumb_curve(const std::string& method, const std::vector<StepRecord>& steps, int64_t tasks);
+// Every method's curve over o.seeds class orders. Distributed (dist.h; every rank calls it), the
+// methods × seeds runs are shared out in blocks (method-major), each run whole on one rank, and
+// every rank gets every curve; only rank 0 writes memories under work_dir (its own runs').
+std::vector<GdumbCurve> run_gdumb(const condense::DatasetPair& data, const std::vector<MemoryOptions>& memories,
+                                  const GdumbOptions& o, const std::string& work_dir,
+                                  const condense::ProgressFn& progress = {},
+                                  const std::function<void(const std::string&)>& note = {});
 
 }  // namespace loco::cl

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dist/dist.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
 #include "engine/profile.h"
@@ -101,17 +102,19 @@ int64_t restore_checkpoint(const std::string& path, const CondenseConfig& c, con
 
 namespace {
 
-// Where a run that went bad stands: its last good checkpoint, if one was written yet.
-std::string last_good_state(int64_t it, const RunDir& run) {
+// Where a run that went bad stands: its last good checkpoint, if one was written yet (as rank 0,
+// which holds the run directory, would say).
+std::string last_good_state(int64_t it, const RunDir* run) {
+  if (!run) return " at iteration " + std::to_string(it) + " on rank " + std::to_string(dist::rank());
   std::error_code ec;
-  const bool saved = std::filesystem::exists(run.path(kCheckpoint), ec);
+  const bool saved = std::filesystem::exists(run->path(kCheckpoint), ec);
   return " at iteration " + std::to_string(it) +
-         (saved ? "; the checkpoint in " + run.dir() + " holds the last good state"
+         (saved ? "; the checkpoint in " + run->dir() + " holds the last good state"
                 : "; no checkpoint was written before it");
 }
 
 // A non-finite loss or set parameter ends the run here, before the checkpoint would take it.
-void check_finite(int64_t it, double loss, const SyntheticSet& set, const RunDir& run) {
+void check_finite(int64_t it, double loss, const SyntheticSet& set, const RunDir* run) {
   const std::string where = last_good_state(it, run) + " (a smaller --lr-img may help)";
   LOCO_CHECK(std::isfinite(loss), "the loss became ", loss, where);
   const auto& params = set.parameters();
@@ -120,6 +123,29 @@ void check_finite(int64_t it, double loss, const SyntheticSet& set, const RunDir
     const double probe = sum(params[i].detach() * 0.0).item_as_double();  // NaN iff some value is NaN or ±inf
     LOCO_CHECK(std::isfinite(probe), "the set's ", set.parameter_names()[i], " holds NaN or infinite values", where);
   }
+}
+
+// Rank 0's resumed state, given to every rank: the set, the momentum buffers, where it stands.
+void broadcast_state(Condensation& job, int64_t& done, double& seconds) {
+  for (Tensor p : job.set->parameters()) dist::broadcast(p);
+  std::vector<Tensor> bufs = job.opt->momentum_buffers();
+  const auto& params = job.set->parameters();
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    char have = bufs[i].defined() ? 1 : 0;
+    dist::broadcast(&have, 1);
+    if (have && !bufs[i].defined()) bufs[i] = zeros_like(params[i]);
+    if (have) dist::broadcast(bufs[i]);
+  }
+  job.opt->set_momentum_buffers(bufs);
+  dist::broadcast(&done, sizeof done);
+  dist::broadcast(&seconds, sizeof seconds);
+}
+
+// Every rank's classes, everywhere: the set and its momentum (what a checkpoint holds).
+void gather_state(SyntheticSet& set, const Sgd& opt) {
+  gather_classes(set);
+  for (Tensor b : opt.momentum_buffers())
+    if (b.defined()) dist::allgather_blocks(b, set.classes());
 }
 
 // Keeps log.jsonl lines of iterations before `done` (a resumed run rewrites what follows).
@@ -138,7 +164,13 @@ void trim_log(const RunDir& run, int64_t done) {
 
 }  // namespace
 
-Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train, const ClassIndex& index) {
+void check_distributable(const std::string& method) {
+  LOCO_CHECK(dist::size() == 1 || method_spec(method).objective != ObjectiveKind::trajectory, method,
+             " runs in one process: trajectory matching's student is not split across ranks (launch it without mpirun)");
+}
+
+Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train, const ClassIndex& index,
+                                  std::optional<dist::Range> shard) {
   const MethodSpec& m = method_spec(c.method);
   LOCO_CHECK(c.images_per_class >= 1, "condense: no images per class resolved (ipc ", c.ipc, ")");
   const SetSpec spec{.classes = train.classes, .per_class = c.images_per_class, .channels = train.channels(),
@@ -150,7 +182,7 @@ Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train,
   job.opt = std::make_unique<Sgd>(job.set->parameters(), SgdOptions{.lr = c.lr_img, .momentum = c.momentum});
   const ObjectiveContext ctx{.train = &train, .index = &index, .model = c.model,
                              .dsa = DsaStrategy::parse(c.dsa_strategy), .batch_real = c.batch_real,
-                             .max_batch = c.max_batch, .device = c.device};
+                             .max_batch = c.max_batch, .device = c.device, .shard = shard};
   switch (m.objective) {
     case ObjectiveKind::distribution: job.objective = make_distribution_matching(ctx); break;
     case ObjectiveKind::gradient: job.objective = make_gradient_matching(ctx, c.gm); break;
@@ -159,30 +191,47 @@ Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train,
   return job;
 }
 
-CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir& run, bool resume,
+CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir* run, bool resume,
                          const CondenseHooks& hooks) {
+  const bool shared_out = dist::size() > 1;
+  check_distributable(c.method);
+  LOCO_CHECK(!run || dist::is_root(), "condense: rank ", dist::rank(), " of ", dist::size(),
+             " was given the run directory (rank 0 alone writes it)");
+  LOCO_CHECK(!resume || run || !dist::is_root(), "condense: --resume without the run directory to resume");
   // The real images live where the networks run, so each real batch is a gather on the device.
   const Dataset train = data.train.to(c.device);
   LOCO_CHECK(c.iterations >= 0, "--iterations must be ≥ 0, got ", c.iterations);
   const ClassIndex index(train.labels, train.classes);
-  Condensation job = prepare_condensation(c, train, index);
+  Condensation job = prepare_condensation(c, train, index, shared_out ? std::optional(dist::share(train.classes)) : std::nullopt);
   CondenseOutcome out;
   const std::string fingerprint = data_fingerprint(data);
   double earlier_seconds = 0.0;
-  if (resume) out.start_iteration = restore_checkpoint(run.path(kCheckpoint), c, fingerprint, job, earlier_seconds);
+  if (resume && run)
+    out.start_iteration = restore_checkpoint(run->path(kCheckpoint), c, fingerprint, job, earlier_seconds);
+  if (resume && shared_out) broadcast_state(job, out.start_iteration, earlier_seconds);
   out.set = std::move(job.set);
   Sgd& opt = *job.opt;
   std::unique_ptr<Objective>& objective = job.objective;
   if (resume) {
     LOCO_CHECK(out.start_iteration <= c.iterations, "--resume: the run has done ", out.start_iteration,
                " iterations already, more than --iterations ", c.iterations);
-    trim_log(run, out.start_iteration);
+    if (run) trim_log(*run, out.start_iteration);
     if (hooks.note)
-      hooks.note("resuming " + run.dir() + " at iteration " + std::to_string(out.start_iteration) + " of " +
-                 std::to_string(c.iterations));
+      hooks.note("resuming " + (run ? run->dir() : std::string("the run")) + " at iteration " +
+                 std::to_string(out.start_iteration) + " of " + std::to_string(c.iterations));
   }
+  // Shared out, each rank's copy holds only its classes' current values until they are gathered.
+  bool whole = true;
+  auto gather = [&] {
+    if (shared_out && !whole) gather_state(*out.set, opt);
+    whole = true;
+  };
+  auto log = [&](const Json& line) {
+    if (run) run->append_log(line);
+  };
 
   auto evaluate = [&](int64_t it) {
+    gather();
     Tensor images;
     {
       NoGradGuard no_grad;
@@ -193,8 +242,8 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     o.device = c.device;
     if (const auto lr = objective->learned_lr()) o.train.lr = *lr;  // MTT: the reference trains at syn_lr
     EvalResult r = evaluate_set(Dataset::of_images(images, out.set->labels(), train.classes), data.test, o, hooks.progress);
-    run.append_log({{"it", it}, {"eval", {{"model", r.model}, {"epochs", r.epochs}, {"accuracy_mean", r.mean},
-                                          {"accuracy_std", r.std}, {"accuracies", r.accuracies}}}});
+    log({{"it", it}, {"eval", {{"model", r.model}, {"epochs", r.epochs}, {"accuracy_mean", r.mean},
+                               {"accuracy_std", r.std}, {"accuracies", r.accuracies}}}});
     if (hooks.note) {
       std::ostringstream s;
       s.precision(4);
@@ -209,7 +258,14 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
   const auto t0 = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   auto snapshot = [&](int64_t it) {
-    if (hooks.snapshot && hooks.snapshot_every > 0 && it % hooks.snapshot_every == 0) hooks.snapshot(it, *out.set);
+    if (hooks.snapshot_every > 0 && it % hooks.snapshot_every == 0) {
+      gather();
+      if (hooks.snapshot) hooks.snapshot(it, *out.set);
+    }
+  };
+  auto checkpoint = [&](int64_t done, double seconds) {
+    gather();
+    if (run) save_checkpoint(*run, c, fingerprint, *out.set, opt, *objective, done, seconds);
   };
   for (int64_t it = out.start_iteration; it < c.iterations; ++it) {
     snapshot(it);
@@ -220,6 +276,7 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     {
       ProfileRange range("condensation iteration");
       st = objective->iterate(*out.set, opt, g);
+      whole = false;
     }
     const double secs = std::chrono::duration<double>(Clock::now() - ti).count();
     check_finite(it, st.loss, *out.set, run);
@@ -229,20 +286,20 @@ CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const
     out.last_loss = st.loss;
     Json line = {{"it", it}, {"loss", st.loss}, {"seconds", secs}, {"images", st.images}};
     if (st.learned_lr) line["syn_lr"] = *st.learned_lr;
-    run.append_log(line);
+    log(line);
     if (hooks.progress)
       hooks.progress({.phase = c.method, .step = it + 1, .total = c.iterations, .loss = st.loss,
                       .images = st.images, .learned_lr = st.learned_lr.value_or(0.0)});
     const bool last = it + 1 == c.iterations;
     const bool stop = hooks.stop_after > 0 && it + 1 - out.start_iteration >= hooks.stop_after && !last;
     if (last || stop || (c.checkpoint_every > 0 && (it + 1) % c.checkpoint_every == 0))
-      save_checkpoint(run, c, fingerprint, *out.set, opt, *objective, it + 1, earlier_seconds + elapsed());
+      checkpoint(it + 1, earlier_seconds + elapsed());
     LOCO_CHECK(!stop, "stopped after ", hooks.stop_after, " iterations as asked (--stop-after); continue with --resume ",
-               run.dir());
+               run ? run->dir() : std::string("the run"));
   }
-  if (c.iterations == out.start_iteration)
-    save_checkpoint(run, c, fingerprint, *out.set, opt, *objective, c.iterations, earlier_seconds);
+  if (c.iterations == out.start_iteration) checkpoint(c.iterations, earlier_seconds);
   snapshot(c.iterations);
+  gather();
   out.condense_seconds = earlier_seconds + elapsed();
   out.learned_lr = objective->learned_lr();
   out.experts = objective->experts();

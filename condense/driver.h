@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "condense/presets.h"
+#include "dist/dist.h"
 
 namespace loco::condense {
 
@@ -41,7 +42,9 @@ struct Condensation {
   std::unique_ptr<Sgd> opt;
   std::unique_ptr<Objective> objective;
 };
-Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train, const ClassIndex& index);
+// shard: the classes this process matches in a distributed run (ObjectiveContext::shard).
+Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train, const ClassIndex& index,
+                                  std::optional<dist::Range> shard = std::nullopt);
 
 // Restores job's set, optimiser and objective from a checkpoint that condense() wrote; returns
 // the iterations it had done and sets seconds to their time. Refuses, naming path, a checkpoint
@@ -60,10 +63,19 @@ struct CondenseHooks {
   std::function<void(int64_t iteration, const SyntheticSet& set)> snapshot;
 };
 
+// Throws, naming the method, when this is a distributed run and the method cannot be shared
+// out (mtt, lomtt); condense() checks it first, and loco condense before reading anything.
+void check_distributable(const std::string& method);
+
 // Runs the method into run (log.jsonl, checkpoint.safetensors), continuing from its checkpoint
-// when resume is set (its config must match, iterations aside). The caller saves the set and
-// the report.
-CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir& run, bool resume,
+// when resume is set (its config must match, iterations aside); run null: nothing is written.
+// The caller saves the set and the report.
+// Distributed (dist::size() > 1; every rank calls it with the same arguments): the classes are
+// shared out (dist::share), rank 0 alone passes run and writes, and run is null on the others,
+// which never touch the run directory. The set is gathered for checkpoints, evaluations,
+// snapshots and the end; a resumed run's checkpoint is read by rank 0 and broadcast, so any
+// number of ranks may continue it. The result is the one-process run's, bit for bit.
+CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir* run, bool resume,
                          const CondenseHooks& hooks = {});
 
 }  // namespace loco::condense

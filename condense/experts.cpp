@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "condense/run_dir.h"
+#include "dist/dist.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
 #include "models/networks.h"
@@ -41,6 +42,13 @@ std::string expert_file_name(int64_t index) {
 
 ExpertRecord train_expert(const DatasetPair& data, const ExpertOptions& o, int64_t index, const std::string& dir,
                           const ProgressFn& progress, const std::function<void(const ExpertRecord&)>& on_epoch) {
+  std::vector<Tensor> snapshots;
+  return train_expert(data, o, index, dir, progress, on_epoch, snapshots);
+}
+
+ExpertRecord train_expert(const DatasetPair& data, const ExpertOptions& o, int64_t index, const std::string& dir,
+                          const ProgressFn& progress, const std::function<void(const ExpertRecord&)>& on_epoch,
+                          std::vector<Tensor>& snapshots) {
   LOCO_CHECK(o.epochs >= 1, "experts: --epochs must be at least 1, got ", o.epochs);
   const auto t0 = std::chrono::steady_clock::now();
   Generator init(o.seed, kStreamExpertInit + static_cast<uint64_t>(index));
@@ -48,7 +56,7 @@ ExpertRecord train_expert(const DatasetPair& data, const ExpertOptions& o, int64
   auto net = models::make_network(o.model, data.train.channels(), data.train.classes, data.train.height(), init,
                                   {.device = o.device});
   ExpertRecord rec{.index = index, .path = (fs::path(dir) / expert_file_name(index)).string()};
-  std::vector<Tensor> snapshots{net->flat_parameters().to(Device::cpu).clone()};
+  snapshots = {net->flat_parameters().to(Device::cpu).clone()};
   // buffer.py: SGD(lr_teacher, momentum 0, weight decay 0), E epochs, no decay; the protocol's
   // trainer runs E'+1 epochs, so E' = E − 1.
   const TrainSchedule s{.epochs = o.epochs - 1, .lr = o.lr_teacher, .momentum = 0.0, .weight_decay = 0.0,
@@ -62,8 +70,64 @@ ExpertRecord train_expert(const DatasetPair& data, const ExpertOptions& o, int64
     if (on_epoch) on_epoch(rec);
   });
   rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  save_expert(rec.path, *net, snapshots, data.train, o, index, rec.test_accuracy);
+  if (!dir.empty()) save_expert(rec.path, *net, snapshots, data.train, o, index, rec.test_accuracy);
   return rec;
+}
+
+void train_experts(const DatasetPair& data, const ExpertOptions& o, const std::vector<int64_t>& todo,
+                   const std::string& dir, const ExpertCallbacks& cb) {
+  const auto n = static_cast<int64_t>(todo.size());
+  const int ranks = dist::size();
+  // The file layout, for the experts rank 0 receives.
+  Generator layout_init(o.seed, kStreamExpertInit);
+  const auto layout = models::make_network(o.model, data.train.channels(), data.train.classes, data.train.height(),
+                                           layout_init);
+  const int64_t p = layout->num_parameters(), e = o.epochs;
+  int64_t rounds = 0;
+  for (int r = 0; r < ranks; ++r) rounds = std::max(rounds, dist::share(n, r, ranks).size());
+  for (int64_t j = 0; j < rounds; ++j) {
+    const dist::Range mine = dist::share(n);
+    ExpertRecord rec;
+    std::vector<Tensor> snapshots;
+    if (j < mine.size()) {
+      const size_t i = static_cast<size_t>(mine.begin + j);
+      const bool root = dist::is_root();
+      rec = train_expert(data, o, todo[i], root ? dir : "", root && cb.progress ? ProgressFn([&](const Progress& q) { cb.progress(i, q); }) : ProgressFn{},
+                         root ? cb.on_epoch : std::function<void(const ExpertRecord&)>{}, snapshots);
+      if (root && cb.done) cb.done(rec);
+    }
+    // Rank r's expert of this round goes to rank 0, which writes it: snapshots, then the record.
+    for (int r = 1; r < ranks; ++r) {
+      const dist::Range theirs = dist::share(n, r, ranks);
+      if (j >= theirs.size() || (dist::rank() != r && !dist::is_root())) continue;
+      const int64_t index = todo[static_cast<size_t>(theirs.begin + j)];
+      Tensor flat = dist::rank() == r ? concat(snapshots) : empty(Shape{(e + 1) * p});
+      std::vector<double> numbers(static_cast<size_t>(3 * e + 1));
+      if (dist::rank() == r) {
+        for (int64_t k = 0; k < e; ++k) {
+          numbers[k] = rec.train_loss[k];
+          numbers[e + k] = rec.train_accuracy[k];
+          numbers[2 * e + k] = rec.test_accuracy[k];
+        }
+        numbers[3 * e] = rec.seconds;
+      }
+      dist::send_to_root(flat.raw(), static_cast<int64_t>(flat.nbytes()), r);
+      dist::send_to_root(numbers.data(), static_cast<int64_t>(numbers.size() * sizeof(double)), r);
+      if (!dist::is_root()) continue;
+      ExpertRecord got{.index = index, .path = (fs::path(dir) / expert_file_name(index)).string(),
+                       .seconds = numbers[3 * e]};
+      std::vector<Tensor> snaps;
+      for (int64_t k = 0; k <= e; ++k) snaps.push_back(slice(flat, k * p, (k + 1) * p).clone());
+      for (int64_t k = 0; k < e; ++k) {
+        got.train_loss.push_back(numbers[k]);
+        got.train_accuracy.push_back(numbers[e + k]);
+        got.test_accuracy.push_back(numbers[2 * e + k]);
+        if (cb.on_epoch) cb.on_epoch(got);
+      }
+      save_expert(got.path, *layout, snaps, data.train, o, index, got.test_accuracy);
+      if (cb.done) cb.done(got);
+    }
+  }
 }
 
 void save_expert(const std::string& path, const models::Module& net, const std::vector<Tensor>& snapshots,

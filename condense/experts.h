@@ -56,6 +56,22 @@ void save_expert(const std::string& path, const models::Module& net, const std::
 ExpertRecord train_expert(const DatasetPair& data, const ExpertOptions& o, int64_t index, const std::string& dir,
                           const ProgressFn& progress = {},
                           const std::function<void(const ExpertRecord&)>& on_epoch = {});
+// The same, also handing back the snapshots; dir "" writes nothing.
+ExpertRecord train_expert(const DatasetPair& data, const ExpertOptions& o, int64_t index, const std::string& dir,
+                          const ProgressFn& progress, const std::function<void(const ExpertRecord&)>& on_epoch,
+                          std::vector<Tensor>& snapshots);
+
+// What rank 0 hears while train_experts runs: progress of its own experts (by position in
+// todo), each epoch's record and each finished expert (every rank's, as it arrives).
+struct ExpertCallbacks {
+  std::function<void(size_t position, const Progress&)> progress;
+  std::function<void(const ExpertRecord&)> on_epoch, done;
+};
+// Trains the experts in todo into dir. Distributed (dist.h; every rank calls it), todo is shared
+// out in blocks and each rank sends its experts to rank 0, which alone writes them (an expert
+// is the same whoever trains it: its streams are its index's).
+void train_experts(const DatasetPair& data, const ExpertOptions& o, const std::vector<int64_t>& todo,
+                   const std::string& dir, const ExpertCallbacks& callbacks = {});
 
 // The experts of a folder, checked against the network, dataset and normalisation a
 // distillation uses and against the epochs it needs; only headers and the two snapshots an

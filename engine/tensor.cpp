@@ -118,6 +118,15 @@ bool cuda_available() {
 #endif
 }
 
+int select_cuda_device(int index) {
+#ifdef LOCO_HAS_CUDA
+  return kernels::cuda::select_device(index);
+#else
+  (void)index;
+  return -1;
+#endif
+}
+
 Device default_device() { return cuda_available() ? Device::cuda : Device::cpu; }
 
 void set_tf32(bool on) {

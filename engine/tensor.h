@@ -95,6 +95,10 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
 // Whether a CUDA device can be used in this process (a CUDA build and a visible GPU).
 bool cuda_available();
 Device default_device();
+// One GPU per process on a multi-GPU host: makes GPU (index mod the GPUs present) this
+// process's device, before anything else touches CUDA. Returns the GPU chosen, or −1 when there
+// is none (a CPU build, or no GPU).
+int select_cuda_device(int index);
 // TF32 tensor-core math for CUDA convolutions and GEMMs (`--tf32`); off by default, and a
 // no-op without CUDA.
 void set_tf32(bool on);

@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     Bytes good;
     {
       condense::RunDir run(dir, true, "checkpoint.safetensors");
-      condense::condense(tiny.config, tiny.data, run, false);
+      condense::condense(tiny.config, tiny.data, &run, false);
       good = read_bytes(run.path("checkpoint.safetensors"));
       seed("checkpoint", "valid", good);
       SafetensorsFile f = load_safetensors(run.path("checkpoint.safetensors"));

@@ -14,6 +14,8 @@ void copy_bytes(void* dst, const void* src, size_t n, CopyKind kind);
 void fill(float* y, float value, int64_t n);
 void memset_bytes(void* p, int byte, size_t n);
 bool device_present();
+// cudaSetDevice(index mod the device count); the device chosen, or −1 when there is none.
+int select_device(int index);
 // Device memory for the engine's caching allocator: null when the driver has none left (the
 // allocator then frees its cache and retries).
 void* malloc_device(size_t bytes);

@@ -91,6 +91,7 @@ struct Command {
   CLI::App* app;
   std::function<int()> run;
   std::string memory_flags = "";  // what bounds its memory, named when it runs out
+  bool distributed = false;       // runs on several ranks under mpirun (else it refuses to)
 };
 Command add_train(CLI::App& parent);
 Command add_coreset(CLI::App& parent);

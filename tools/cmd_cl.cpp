@@ -1,9 +1,11 @@
 // loco cl: class-incremental learning with GDumb and a memory filled by any method
 // (cl/gdumb.h), a table of accuracy after each task, report.json and plot.png/plot.svg.
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "cl/gdumb.h"
+#include "dist/dist.h"
 #include "tools/cli.h"
 #include "tools/figure.h"
 
@@ -73,7 +75,9 @@ Command add_cl(CLI::App& parent) {
                                         ? "runs/cl-" + data.train.name + "-t" + std::to_string(f->tasks) + "-m" +
                                               std::to_string(f->memory) + "-s" + std::to_string(f->common.seed)
                                         : f->common.out;
-            condense::RunDir run(out, f->common.force);
+            // Distributed, the runs are shared out and rank 0 alone writes the run directory.
+            std::optional<condense::RunDir> run;
+            if (dist::is_root()) run.emplace(out, f->common.force);
             std::printf("cl: GDumb on %s, %lld tasks, memory %lld images/class, %lld seed(s), %lld × %s per step for %lld epochs\n",
                         data.train.name.c_str(), static_cast<long long>(f->tasks), static_cast<long long>(f->memory),
                         static_cast<long long>(f->seeds), static_cast<long long>(g.eval.num_eval), g.eval.model.c_str(),
@@ -84,18 +88,19 @@ Command add_cl(CLI::App& parent) {
               bar.finish();
               std::printf("%s\n", s.c_str());
             };
-            std::vector<cl::GdumbCurve> curves;
-            condense::Json per_method = condense::Json::object();
-            for (cl::MemoryOptions mo : memories) {
+            for (cl::MemoryOptions& mo : memories)
               mo.coreset = {.device = dev, .epochs = f->feature_epochs, .dsa = g.eval.train.dsa};
-              curves.push_back(cl::run_gdumb(data, mo, g, run.path("memories"), progress, note));
-              const auto& c = curves.back();
+            const std::vector<cl::GdumbCurve> curves =
+                cl::run_gdumb(data, memories, g, run ? run->path("memories") : "", progress, note);
+            if (!run) return 0;  // distributed: rank 0 writes
+            condense::Json per_method = condense::Json::object();
+            for (const cl::GdumbCurve& c : curves) {
               condense::Json steps = condense::Json::array();
               for (const auto& s : c.steps)
                 steps.push_back({{"seed", s.seed_index}, {"task", s.task + 1}, {"classes_seen", s.classes_seen},
                                  {"memory_images", s.memory_images}, {"memory_floats", s.memory_floats},
                                  {"memory_bytes", 4 * s.memory_floats}, {"accuracies", s.accuracies}});
-              per_method[mo.method] = {{"accuracy_mean", c.mean}, {"accuracy_std", c.std}, {"steps", steps}};
+              per_method[c.method] = {{"accuracy_mean", c.mean}, {"accuracy_std", c.std}, {"steps", steps}};
             }
             bar.finish();
             // The table: one row per method, one column per task.
@@ -125,19 +130,22 @@ Command add_cl(CLI::App& parent) {
                                       .x_label = "classes seen",
                                       .y_label = "test accuracy (%)",
                                       .series = series}},
-                                    {.png = run.path("plot.png"), .svg = run.path("plot.svg")});
-            run.write_json("report.json",
+                                    {.png = run->path("plot.png"), .svg = run->path("plot.svg")});
+            run->write_json("report.json",
                            {{"command", "cl"},
                             {"config", {{"dataset", data.train.name}, {"tasks", f->tasks}, {"memory_per_class", f->memory},
                                         {"methods", methods}, {"seeds", f->seeds}, {"preset", f->gdumb.preset},
                                         {"model", g.eval.model}, {"epochs", g.eval.train.epochs},
                                         {"num_eval", g.eval.num_eval}, {"seed", f->common.seed}, {"device", device_name(dev)}}},
                             {"methods", per_method}});
-            run.commit();
+            run->commit();
             std::printf("cl: %s/{report.json, plot.png, plot.svg, memories/}\n", out.c_str());
+            if (dist::size() > 1)
+              std::printf("cl: %d ranks shared out the %lld runs (methods × seeds); memories/ holds rank 0's\n",
+                          dist::size(), static_cast<long long>(memories.size()) * f->seeds);
             return 0;
           },
-          "memory is bounded by --batch-real, --memory and the method"};
+          "memory is bounded by --batch-real, --memory and the method", true};
 }
 
 }  // namespace loco::cli

@@ -147,6 +147,7 @@ Command add_condense(CLI::App& parent) {
                 "Check every flag and print the resolved configuration (JSON), reading and writing nothing");
   add_common_flags(app, f->common, true);
   return {app, [f]() {
+            condense::check_distributable(f->req.method);
             condense::CondenseRequest req = f->req;
             req.device = resolve_device(f->common);
             req.seed = f->common.seed;
@@ -183,6 +184,13 @@ Command add_condense(CLI::App& parent) {
                 f->common.out.empty() ? "runs/" + c.method + "-" + data.train.name + "-ipc" + std::to_string(c.ipc) +
                                             (c.rank ? "-r" + std::to_string(c.rank) : "") + "-s" + std::to_string(c.seed)
                                       : f->common.out;
+            // Launched by mpirun, every rank condenses its share of the classes and rank 0 alone
+            // writes: the others run the same loop with no run directory and return.
+            if (!dist::is_root()) {
+              condense::CondenseHooks hooks{.stop_after = f->stop_after, .snapshot_every = f->grid_every};
+              condense::condense(c, data, nullptr, !f->resume.empty(), hooks);
+              return 0;
+            }
             condense::RunDir run = f->resume.empty() ? condense::RunDir(out, f->common.force, "checkpoint.safetensors")
                                                      : condense::RunDir::resume(out, "checkpoint.safetensors");
             const int64_t full = data.train.classes * c.ipc * data.train.channels() * data.train.height() * data.train.width();
@@ -191,6 +199,10 @@ Command add_condense(CLI::App& parent) {
                         c.rank ? (" (rank " + std::to_string(c.rank) + ", " + condense::budget_name(c.budget) + ")").c_str() : "",
                         static_cast<long long>(c.iterations), condense::init_name(c.init),
                         c.dsa_strategy.empty() ? "off" : c.dsa_strategy.c_str(), static_cast<unsigned long long>(c.seed));
+            if (dist::size() > 1)
+              std::printf("condense: %d ranks, %lld classes each (classes shared out in blocks; rank 0 writes %s)\n",
+                          dist::size(), static_cast<long long>(dist::share(data.train.classes, 0, dist::size()).size()),
+                          out.c_str());
             ProgressPrinter bar;
             condense::CondenseHooks hooks{.progress = [&](const condense::Progress& p) { bar(p); },
                                           .note = [&](const std::string& s) { bar.finish(); std::printf("%s\n", s.c_str()); },
@@ -229,7 +241,7 @@ Command add_condense(CLI::App& parent) {
                                "\nloco: interrupted before the first checkpoint; there is nothing to resume\n");
             condense::CondenseOutcome r;
             try {
-              r = condense::condense(c, data, run, !f->resume.empty(), hooks);
+              r = condense::condense(c, data, &run, !f->resume.empty(), hooks);
             } catch (const OutOfMemory&) {
               bar.finish();  // main names the flags that bound memory; the same command would fail again
               throw;
@@ -272,7 +284,8 @@ Command add_condense(CLI::App& parent) {
               report["syn_lr"] = *r.learned_lr;
               report["experts"] = {{"folder", c.mtt.experts}, {"used", r.experts}};
             }
-            report["peak_rss_bytes"] = peak_rss_bytes();
+            report["peak_rss_bytes"] = peak_rss_bytes();  // rank 0's, in a distributed run
+            report["ranks"] = dist::size();
             double eval_s = 0;
             condense::Json history = condense::Json::array();
             for (const auto& e : r.evaluations) {
@@ -306,7 +319,8 @@ Command add_condense(CLI::App& parent) {
             return 0;
           },
           "memory is bounded by --max-batch (distribution matching: real images per embedding pass), "
-          "--batch-real, --ipc and the --model, and for MTT/LoMTT by --unroll checkpoint, --syn-steps and --batch-syn"};
+          "--batch-real, --ipc and the --model, and for MTT/LoMTT by --unroll checkpoint, --syn-steps and --batch-syn",
+          true};
 }
 
 }  // namespace loco::cli

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "dist/dist.h"
 #include "engine/io/atomic_file.h"
 #include "tools/cli.h"
 
@@ -138,12 +139,14 @@ Command add_eval(CLI::App& parent) {
                 j["seed"] = f->common.seed;
                 j["device"] = device_name(dev);
                 const std::string text = j.dump(2) + "\n";
-                write_file_atomic(path, [&](FileSink& s) { s.write(text); });
-                std::printf("eval: written %s\n", path.c_str());
+                if (dist::is_root()) {  // distributed: each rank trained its share of the networks
+                  write_file_atomic(path, [&](FileSink& s) { s.write(text); });
+                  std::printf("eval: written %s\n", path.c_str());
+                }
                 r.results.push_back(res);
               }
             }
-            if (rows.size() * models.size() > 1) {
+            if (rows.size() * models.size() > 1 && dist::is_root()) {
               const std::string md = markdown_table(rows, models);
               std::printf("\n%s", md.c_str());
               condense::Json table = {{"dataset", data.train.name}, {"models", models}, {"rows", condense::Json::array()}};
@@ -158,7 +161,8 @@ Command add_eval(CLI::App& parent) {
               std::printf("eval: written %s.md and %s.json\n", f->table.c_str(), f->table.c_str());
             }
             return 0;
-          }};
+          },
+          "", true};
 }
 
 }  // namespace loco::cli

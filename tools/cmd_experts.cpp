@@ -6,6 +6,7 @@
 
 #include "condense/experts.h"
 #include "condense/presets.h"
+#include "dist/dist.h"
 #include "engine/io/safetensors.h"
 #include "tools/cli.h"
 
@@ -69,7 +70,8 @@ Command add_experts(CLI::App& parent) {
             LOCO_CHECK(!f->common.force, "--force: loco experts never deletes experts; remove the files yourself, or "
                                          "--resume to keep the complete ones");
             std::vector<int64_t> todo;
-            for (int64_t k = plan.first; k < plan.first + plan.count; ++k) {
+            // Rank 0 alone looks into the folder (a distributed run's other ranks never touch it).
+            for (int64_t k = plan.first; k < plan.first + plan.count && dist::is_root(); ++k) {
               const std::string path = (fs::path(dir) / condense::expert_file_name(k)).string();
               std::error_code ec;
               if (fs::exists(path, ec)) {
@@ -78,8 +80,12 @@ Command add_experts(CLI::App& parent) {
               }
               todo.push_back(k);
             }
+            int64_t todo_count = static_cast<int64_t>(todo.size());
+            dist::broadcast(&todo_count, sizeof todo_count);
+            todo.resize(static_cast<size_t>(todo_count));
+            dist::broadcast(todo.data(), todo_count * static_cast<int64_t>(sizeof(int64_t)));
             auto data = load_data(f->data);
-            fs::create_directories(dir);
+            if (dist::is_root()) fs::create_directories(dir);
             std::printf("experts: %lld of %s on %s, %lld epochs each (lr %g, batch %lld, dsa %s), into %s\n",
                         static_cast<long long>(todo.size()), plan.options.model.c_str(), data.train.name.c_str(),
                         static_cast<long long>(plan.options.epochs), plan.options.lr_teacher,
@@ -89,31 +95,34 @@ Command add_experts(CLI::App& parent) {
               std::printf("experts: %lld already complete, skipped (--resume)\n",
                           static_cast<long long>(plan.count - static_cast<int64_t>(todo.size())));
             const std::string log = (fs::path(dir) / "log.jsonl").string();
-            for (size_t i = 0; i < todo.size(); ++i) {
-              const int64_t k = todo[i];
-              ProgressPrinter bar;
-              auto progress = [&](const condense::Progress& p) {
-                condense::Progress q = p;
-                q.phase = "expert " + std::to_string(k) + " (" + std::to_string(i + 1) + "/" + std::to_string(todo.size()) + ")";
-                bar(q);
-              };
-              auto on_epoch = [&](const condense::ExpertRecord& r) {
-                const size_t e = r.test_accuracy.size();
-                condense::append_json_line(log, {{"expert", k}, {"epoch", e}, {"train_loss", r.train_loss.back()},
-                                                 {"train_accuracy", r.train_accuracy.back()},
-                                                 {"test_accuracy", r.test_accuracy.back()}});
-              };
-              const condense::ExpertRecord r = condense::train_expert(data, plan.options, k, dir, progress, on_epoch);
+            ProgressPrinter bar;
+            condense::ExpertCallbacks cb;
+            cb.progress = [&](size_t i, const condense::Progress& p) {
+              condense::Progress q = p;
+              q.phase = "expert " + std::to_string(todo[i]) + " (" + std::to_string(i + 1) + "/" +
+                        std::to_string(todo.size()) + ")";
+              bar(q);
+            };
+            cb.on_epoch = [&](const condense::ExpertRecord& r) {
+              const size_t e = r.test_accuracy.size();
+              condense::append_json_line(log, {{"expert", r.index}, {"epoch", e}, {"train_loss", r.train_loss.back()},
+                                               {"train_accuracy", r.train_accuracy.back()},
+                                               {"test_accuracy", r.test_accuracy.back()}});
+            };
+            cb.done = [&](const condense::ExpertRecord& r) {
               bar.finish();
-              std::printf("expert %lld: test accuracy %.2f %% after %lld epochs (%.0f s), %s\n", static_cast<long long>(k),
-                          100 * r.test_accuracy.back(), static_cast<long long>(plan.options.epochs), r.seconds,
-                          r.path.c_str());
-            }
+              std::printf("expert %lld: test accuracy %.2f %% after %lld epochs (%.0f s), %s\n",
+                          static_cast<long long>(r.index), 100 * r.test_accuracy.back(),
+                          static_cast<long long>(plan.options.epochs), r.seconds, r.path.c_str());
+            };
+            if (dist::size() > 1)
+              std::printf("experts: %d ranks share them out; rank 0 writes every file\n", dist::size());
+            condense::train_experts(data, plan.options, todo, dir, cb);
             std::printf("experts: %s holds experts %lld…%lld\n", dir.c_str(), static_cast<long long>(plan.first),
                         static_cast<long long>(plan.first + plan.count - 1));
             return 0;
           },
-          "memory is bounded by --batch and the --model"};
+          "memory is bounded by --batch and the --model", true};
 }
 
 }  // namespace loco::cli

@@ -11,6 +11,7 @@
 #include <omp.h>
 #endif
 
+#include "dist/dist.h"
 #include "engine/tensor.h"
 #include "tools/cli.h"
 
@@ -38,17 +39,47 @@ int cmd_info() {
 #ifdef _OPENMP
   std::printf("  cpu threads  : %d (OMP_NUM_THREADS to change)\n", omp_get_max_threads());
 #endif
+  std::printf("  mpi          : %s\n", loco::dist::built_with_mpi() ? "built (launch with mpirun -np N loco ...)"
+                                                                     : "not built (install libopenmpi-dev, configure with -DLOCO_MPI=ON)");
+  // Every rank says where it runs; rank 0 prints them all.
+  const std::vector<std::string> hosts = loco::dist::hosts();
+  const int gpu = loco::cuda_available() ? loco::select_cuda_device(loco::dist::local_rank()) : -1;
+  std::vector<double> gpus = loco::dist::allgather_shares({static_cast<double>(gpu)}, loco::dist::size());
+  std::printf("  ranks        : %d\n", loco::dist::size());
+  for (int r = 0; r < loco::dist::size(); ++r)
+    std::printf("    rank %-4d  %s, %s\n", r, hosts[r].c_str(),
+                gpus[r] >= 0 ? ("GPU " + std::to_string(static_cast<int>(gpus[r]))).c_str() : "CPU");
   return 0;
 }
+
 
 // `loco demo` is `loco condense` with the demo's flags in front (later flags override them).
 const std::vector<std::string> kDemoArgs = {"condense", "--method", "lodm", "--dataset", "FashionMNIST", "--ipc", "1",
                                            "--preset", "cpu-quick", "--out", "runs/demo-lodm", "--force"};
 
+// Who an error message comes from: "loco", or "loco (rank 2 of 4, host)" in a distributed run.
+std::string who() {
+  if (loco::dist::size() == 1) return "loco";
+  return "loco (rank " + std::to_string(loco::dist::rank()) + " of " + std::to_string(loco::dist::size()) + ", " +
+         loco::dist::host() + ")";
+}
+
 }  // namespace
+
+// Runs the subcommand and says why it failed; 0, 1 (an error) or 2 (a usage error).
+int run_command(int argc, char** argv);
 
 int main(int argc, char** argv) {
   ensure_passive_openmp(argv);
+  loco::dist::init(argc, argv);
+  const int rc = run_command(argc, argv);
+  // A rank that fails ends every rank of the job, so none waits on it in a collective.
+  if (rc != 0 && loco::dist::size() > 1) loco::dist::abort_job(rc);
+  loco::dist::finalize();
+  return rc;
+}
+
+int run_command(int argc, char** argv) {
   CLI::App app{"loco: dataset condensation with the low-rank plugin (DM, DC, DSA, MTT and LoDM, LoDC, LoDSA, LoMTT)"};
   app.require_subcommand(1);
   auto* info = app.add_subcommand("info", "Print how this loco was built and which devices it sees");
@@ -97,6 +128,7 @@ int main(int argc, char** argv) {
       s = s->get_subcommands().front();
       where += " " + s->get_name();
     }
+    loco::dist::let_root_speak_first();
     std::fprintf(stderr, "loco: usage: %s (%s --help)\n", e.what(), where.c_str());
     return 2;
   }
@@ -104,20 +136,28 @@ int main(int argc, char** argv) {
   try {
     if (*info) return cmd_info();
     for (const auto& c : commands)
-      if (*c.app) return (running = &c)->run();
+      if (*c.app) {
+        running = &c;
+        LOCO_CHECK(c.distributed || loco::dist::size() == 1, "loco ", c.app->get_name(), " runs in one process; ",
+                   loco::dist::size(), " were launched (under mpirun: condense, eval, cl, experts)");
+        return c.run();
+      }
   } catch (const std::bad_alloc&) {
     std::fflush(stdout);
-    std::fprintf(stderr, "loco: error: out of host memory%s%s\n", running && !running->memory_flags.empty() ? "; " : "",
+    loco::dist::let_root_speak_first();
+    std::fprintf(stderr, "%s: error: out of host memory%s%s\n", who().c_str(), running && !running->memory_flags.empty() ? "; " : "",
                  running ? running->memory_flags.c_str() : "");
     return 1;
   } catch (const loco::OutOfMemory& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "loco: error: %s%s%s\n", e.what(), running && !running->memory_flags.empty() ? "; " : "",
+    loco::dist::let_root_speak_first();
+    std::fprintf(stderr, "%s: error: %s%s%s\n", who().c_str(), e.what(), running && !running->memory_flags.empty() ? "; " : "",
                  running ? running->memory_flags.c_str() : "");
     return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "loco: error: %s\n", e.what());
+    loco::dist::let_root_speak_first();
+    std::fprintf(stderr, "%s: error: %s\n", who().c_str(), e.what());
     return 1;
   }
   return 0;

@@ -29,6 +29,10 @@ struct DsaStrategy {
 // shared = true (Siamese): one parameter set for the whole batch; false (the reference's
 // seed −1): per-sample parameters. Differentiable with respect to x (also with create_graph).
 Tensor dsa(const Tensor& x, const DsaStrategy& s, Generator& g, bool shared);
+// Moves g past exactly the draws dsa(x, s, g, true) makes for any batch x of C×H×W images
+// (Siamese draws are one set per batch, whatever its size), augmenting nothing: a process that
+// leaves a class to another rank keeps its generator in step with one that augments it.
+void dsa_skip(int64_t channels, int64_t height, int64_t width, const DsaStrategy& s, Generator& g);
 
 // DC's augment(): per image, one op drawn from the strategy ("crop_scale_rotate",
 // "crop_noise", ...; "none" is the identity). Not differentiable: runs on data, records nothing.

@@ -208,4 +208,10 @@ Tensor dsa(const Tensor& x, const DsaStrategy& s, Generator& g, bool shared) {
   LOCO_FAIL("dsa: unknown family '", f, "' (known: color, crop, cutout, flip, scale, rotate)");
 }
 
+void dsa_skip(int64_t channels, int64_t height, int64_t width, const DsaStrategy& s, Generator& g) {
+  if (s.none()) return;
+  NoGradGuard no_grad;
+  dsa(zeros(Shape{1, channels, height, width}), s, g, true);
+}
+
 }  // namespace loco::condense

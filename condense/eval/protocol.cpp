@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "dist/dist.h"
 #include "engine/ops.h"
 #include "engine/optim/sgd.h"
 #include "engine/profile.h"
@@ -143,7 +144,10 @@ EvalResult evaluate_set(const Dataset& set, const Dataset& test, const EvalOptio
   const auto t0 = std::chrono::steady_clock::now();
   EvalResult r{.model = o.model, .aug = augmentation_name(o.train), .lr = o.train.lr, .epochs = o.train.epochs};
   const Dataset on_device = set.to(o.device);
-  for (int64_t m = 0; m < o.num_eval; ++m) {
+  // Distributed, each rank trains its block of the networks (each from its own streams, so the
+  // same network whoever trains it) and the accuracies are gathered in network order.
+  const dist::Range mine = dist::share(o.num_eval);
+  for (int64_t m = mine.begin; m < mine.end; ++m) {
     Generator init(o.seed, kStreamEvalInit + static_cast<uint64_t>(m));
     Generator train(o.seed, kStreamEvalTrain + static_cast<uint64_t>(m));
     std::shared_ptr<models::Module> net =
@@ -170,6 +174,8 @@ EvalResult evaluate_set(const Dataset& set, const Dataset& test, const EvalOptio
     r.accuracies.push_back(test_accuracy(*net, test, o.train.standardise ? 128 : 256, o.train.standardise));
     r.last_network = net;
   }
+  r.accuracies = dist::allgather_shares(r.accuracies, o.num_eval);
+  r.train_seconds = dist::allgather_shares(r.train_seconds, o.num_eval);
   mean_std(r.accuracies, r.mean, r.std);
   r.seconds = seconds_since(t0);
   return r;

@@ -99,7 +99,9 @@ struct EvalResult {
   std::shared_ptr<models::Module> last_network;  // the last one trained (loco train saves it)
 };
 
-// Trains num_eval fresh networks on the set and tests each on `test`.
+// Trains num_eval fresh networks on the set and tests each on `test`. Distributed (dist.h),
+// every rank calls it and trains its share of the networks; all get every accuracy, and
+// last_network is the last one this rank trained (null if it trained none).
 EvalResult evaluate_set(const Dataset& set, const Dataset& test, const EvalOptions& o, const ProgressFn& progress = {},
                         const EpochHook& on_epoch = {});
 // The augmentation a schedule applies, for messages and reports ("none", a DSA strategy, or a

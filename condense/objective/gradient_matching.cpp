@@ -2,6 +2,9 @@
 // DSA when the context carries a strategy. The synthetic side keeps its graph (create_graph)
 // so the distance differentiates through the network's backward down to the images (and, for
 // low rank, through A·B to the factors).
+// Shared out (ObjectiveContext::shard), a process matches only its classes; the per-class
+// matches are independent given the network, and the inner training is replicated on the
+// gathered set, so the set is the one-process run's bit for bit.
 #include "condense/eval/protocol.h"
 #include "condense/objective/objective.h"
 #include "engine/ops.h"
@@ -25,12 +28,19 @@ class GradientMatching final : public Objective {
     net->train();
     const std::vector<Tensor>& params = net->parameters();
     const int64_t k = set.classes();
+    const dist::Range own = ctx_.own_classes(k);
     IterationStats st;
     for (int64_t ol = 0; ol < o_.outer_loop; ++ol) {
       if (net->has_batchnorm()) freeze_batchnorm(*net, k, g);
       Tensor loss;
+      std::vector<double> terms;
       for (int64_t c = 0; c < k; ++c) {
-        Tensor xr = d.images(ctx_.index->sample(c, c + 1, ctx_.batch_real, g));
+        const std::vector<int64_t> rows = ctx_.index->sample(c, c + 1, ctx_.batch_real, g);
+        if (!own.contains(c)) {  // another process's class: its draws, not its work
+          dsa_skip(d.channels(), d.height(), d.width(), ctx_.dsa, g);
+          continue;
+        }
+        Tensor xr = d.images(rows);
         Tensor xs = set.class_images(c);
         if (!ctx_.dsa.none()) {
           Generator same = g;  // Siamese: the same family and parameters for both batches
@@ -47,13 +57,20 @@ class GradientMatching final : public Objective {
         const std::vector<Tensor> gs = grad(cross_entropy(net->forward(xs), ys), params, {.create_graph = true});
         const Tensor dist = gm_distance(gs, gr, metric_);
         loss = loss.defined() ? loss + dist : dist;
+        terms.push_back(dist.item_as_double());
         st.images += xr.dim(0) + xs.dim(0);
       }
-      opt.zero_grad();
-      backward(loss);
-      opt.step();
-      st.loss += loss.item_as_double() / static_cast<double>(o_.outer_loop);
+      if (loss.defined()) {
+        opt.zero_grad();
+        backward(loss);
+        opt.step();
+      }
+      st.loss += sum_over_classes(terms, ctx_, k) / static_cast<double>(o_.outer_loop);
       if (ol == o_.outer_loop - 1) break;  // the reference trains no further after the last match
+      // The network trains on the whole set, so every process first takes the others' classes;
+      // each then trains the same network on the same images with the same draws (replicated
+      // rather than split with its gradient reduced, so the result stays one process's, bit for bit).
+      if (ctx_.shard) gather_classes(set);
       Tensor snapshot;
       {
         NoGradGuard no_grad;

@@ -14,6 +14,11 @@
 // Randomness: iterate() draws everything (network init, real batches, augmentation) from the
 // generator it is given; the driver hands it one derived from (seed, iteration), so a resumed
 // run repeats an uninterrupted one exactly.
+// Sharing out (ObjectiveContext::shard): DM and gradient matching are sums of per-class terms,
+// and class c's term depends only on class c's images, so each process matches its own classes
+// and still makes every draw (skipping the work, not the random numbers): every process then
+// builds the same networks and, for its classes, computes what one process would, bit for bit.
+// The loss is the per-class terms gathered and summed in class order, the same at any size.
 #pragma once
 #include <map>
 #include <memory>
@@ -26,6 +31,7 @@
 #include "condense/data/dataset.h"
 #include "condense/objective/trajectory_matching.h"
 #include "condense/param/synset.h"
+#include "dist/dist.h"
 #include "engine/optim/sgd.h"
 
 namespace loco::condense {
@@ -38,13 +44,25 @@ struct ObjectiveContext {
   int64_t batch_real = 256;
   int64_t max_batch = 0;    // real images per no-grad embed pass (DM); 0: from kRealChunkBytes
   Device device = Device::cpu;
+  // The classes this process matches, when a job's classes are shared out across processes
+  // (dist::share of the classes); unset: all of them. The others' images are left as they were.
+  std::optional<dist::Range> shard;
+  dist::Range own_classes(int64_t classes) const { return shard.value_or(dist::Range{0, classes}); }
 };
 
 struct IterationStats {
-  double loss = 0.0;        // the objective, summed over classes (mean over outer steps for GM)
-  int64_t images = 0;       // real and synthetic images through the network, for images/s
+  double loss = 0.0;        // the objective, summed over all classes (mean over outer steps for GM)
+  int64_t images = 0;       // real and synthetic images through this process's network, for images/s
   std::optional<double> learned_lr;  // MTT: syn_lr after this iteration's step
 };
+
+// The sum of per-class terms over all classes, in class order, whichever process computed each:
+// own holds the terms of ctx.own_classes(classes), in order (in one process, a share's own sum).
+inline double sum_over_classes(const std::vector<double>& own, const ObjectiveContext& ctx, int64_t classes) {
+  double total = 0.0;
+  for (double v : ctx.shard && dist::size() > 1 ? dist::allgather_shares(own, classes) : own) total += v;
+  return total;
+}
 
 class Objective {
  public:

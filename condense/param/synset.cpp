@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "dist/dist.h"
 #include "engine/ops.h"
 
 namespace loco::condense {
@@ -24,6 +25,10 @@ int64_t lowrank_images_per_class(int64_t ipc, int64_t h, int64_t w, int64_t rank
 
 int64_t lowrank_images_per_class_reference(int64_t ipc, int64_t h, int64_t w, int64_t rank) {
   return ipc * static_cast<int64_t>(static_cast<double>(h * w) / static_cast<double>(h * rank + w * rank));
+}
+
+void gather_classes(SyntheticSet& set) {
+  for (Tensor p : set.parameters()) dist::allgather_blocks(p, set.classes());
 }
 
 Init parse_init(const std::string& s) {

@@ -66,6 +66,10 @@ class SyntheticSet {
   Tensor labels_;
 };
 
+// Distributed runs (dist.h): each process holds the whole set but updates only its share of the
+// classes (dist::share); this gives every process every class's current values, in place.
+void gather_classes(SyntheticSet& set);
+
 struct SetSpec {
   int64_t classes = 10, per_class = 1, channels = 1, height = 28, width = 28;
   int64_t rank = 0;  // 0: full pixels

@@ -29,7 +29,7 @@ void check_pair(const Tensor& s, const Tensor& r, const char* op, size_t i) {
 
 }  // namespace
 
-Tensor dm_distance(const Tensor& real, const Tensor& syn, int64_t classes) {
+Tensor dm_class_distances(const Tensor& real, const Tensor& syn, int64_t classes) {
   detail::check_same(real, syn, "dm_distance");
   LOCO_CHECK(real.ndim() == 2 && syn.ndim() == 2 && real.dim(1) == syn.dim(1),
              "dm_distance: expected real [K·n_r, d] and syn [K·n_s, d], got ", real.shape(), " and ", syn.shape());
@@ -40,7 +40,11 @@ Tensor dm_distance(const Tensor& real, const Tensor& syn, int64_t classes) {
   const int64_t d = real.dim(1);
   const Tensor mr = mean(reshape(real, Shape{classes, -1, d}), {1});
   const Tensor ms = mean(reshape(syn, Shape{classes, -1, d}), {1});
-  return sum(square(mr - ms));
+  return sum(square(mr - ms), {1});
+}
+
+Tensor dm_distance(const Tensor& real, const Tensor& syn, int64_t classes) {
+  return sum(dm_class_distances(real, syn, classes));
 }
 
 GmMetric parse_gm_metric(const std::string& name) {

@@ -14,6 +14,9 @@
 namespace loco {
 
 Tensor dm_distance(const Tensor& real, const Tensor& syn, int64_t classes);
+// Its K terms, [K]: class c's alone depends only on class c's rows, so classes can be matched
+// by different processes and the terms gathered.
+Tensor dm_class_distances(const Tensor& real, const Tensor& syn, int64_t classes);
 
 enum class GmMetric { ours, mse, cos };
 GmMetric parse_gm_metric(const std::string& name);  // throws naming the bad value

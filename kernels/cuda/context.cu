@@ -107,6 +107,14 @@ bool device_present() {
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
 
+int select_device(int index) {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) return -1;
+  const int d = ((index % n) + n) % n;
+  LOCO_CUDA_CHECK(cudaSetDevice(d));
+  return d;
+}
+
 void copy_bytes(void* dst, const void* src, size_t n, CopyKind kind) {
   const cudaMemcpyKind k = kind == CopyKind::h2d ? cudaMemcpyHostToDevice
                            : kind == CopyKind::d2h ? cudaMemcpyDeviceToHost

@@ -58,7 +58,7 @@ TEST_F(Gdumb, TrainsOnTheMemoryAndBeatsChanceAfterEveryTask) {
   const std::string dir = path("run");
   const GdumbOptions o{.tasks = 5, .seeds = 2, .seed = 1,
                        .eval = {.model = "ConvNetW32", .num_eval = 1, .train = {.epochs = 15}}};
-  const GdumbCurve c = run_gdumb(d, {.method = "random", .memory_per_class = 3}, o, dir);
+  const GdumbCurve c = run_gdumb(d, {{.method = "random", .memory_per_class = 3}}, o, dir).at(0);
   ASSERT_EQ(c.steps.size(), 10u);
   ASSERT_EQ(c.mean.size(), 5u);
   for (const auto& s : c.steps) {

@@ -11,45 +11,21 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/harness/figure_check.h"
 #include "engine/io/safetensors.h"
 #include "tests/harness/figure_check.h"
+#include "tests/harness/shell.h"
 #include "tests/harness/tiny_data.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-// A shell command line, its output and exit status.
-Result sh(const std::string& line) {
-  const std::string cmd = line + " 2>&1";
-  Result r{-1, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using loco::testing::read_json;
+using loco::testing::Result;
+using loco::testing::sh;
+using loco::testing::slurp;
 
 Result run(const std::string& args) { return sh(std::string(LOCO_BIN) + " " + args); }
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-nlohmann::json read_json(const std::string& p) {
-  std::ifstream f(p);
-  return nlohmann::json::parse(f);
-}
 
 class Cli : public ::testing::Test {
  protected:

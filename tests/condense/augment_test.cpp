@@ -133,6 +133,24 @@ TEST(Dsa, SiameseCopiesAugmentRealAndSyntheticAlike) {
   }
 }
 
+// A process that leaves a class to another rank skips its augmentation but not its draws: the
+// generator must end where augmenting any batch of that image shape would leave it.
+TEST(Dsa, SkipDrawsExactlyWhatASiameseAugmentationDraws) {
+  const Tensor batch = randn64(Shape{5, 3, 10, 10}, 9);
+  for (const std::string strategy : {"color", "crop", "cutout", "flip", "scale", "rotate", "color_crop_cutout_flip_scale_rotate"}) {
+    const auto s = DsaStrategy::parse(strategy);
+    for (uint64_t seed = 0; seed < 16; ++seed) {
+      Generator augmented(seed, 3), skipped = augmented;
+      dsa(batch, s, augmented, true);
+      dsa_skip(3, 10, 10, s, skipped);
+      ASSERT_EQ(augmented.offset(), skipped.offset()) << strategy << ", seed " << seed;
+    }
+  }
+  Generator g(1, 2);
+  dsa_skip(3, 10, 10, DsaStrategy::parse("none"), g);
+  EXPECT_EQ(g.offset(), 0u);
+}
+
 TEST(Dsa, SharedAppliesOneParameterSetAndPerSampleVaries) {
   const Tensor x = repeat_first(randn64(Shape{1, 3, 12, 12}, 5), 6);
   for (const char* f : kFamilies) {

@@ -130,6 +130,48 @@ TEST(Methods, EachLowersItsOwnObjective) {
   }
 }
 
+// Classes shared out (ObjectiveContext::shard, as a distributed run's ranks hold them): each
+// share's classes come out of its iterations bit for bit as in the unshared run, and the loss
+// is the whole run's. Three shares of 4 + 3 + 3 classes, DSA on; DM over three iterations (it
+// needs no exchange between them), gradient matching over one outer step (its inner training
+// needs the gathered set, which only several processes have: tests/dist/dist_test.cpp).
+TEST(Methods, SharedOutClassesGiveTheOneProcessSetBitForBit) {
+  const auto d = testing::tiny_dataset(16, 1);
+  const ClassIndex index(d.train.labels, 10);
+  for (const char* method : {"lodm", "dsa"}) {
+    SCOPED_TRACE(method);
+    const bool dm = std::string(method) == "lodm";
+    auto run = [&](std::optional<dist::Range> shard, double& loss) {
+      const SetSpec s{.classes = 10, .per_class = 2, .rank = dm ? 2 : 0, .init = Init::noise};
+      Generator g(3, 0);
+      auto set = make_synthetic_set(s, &d.train, &index, g);
+      const ObjectiveContext ctx{.train = &d.train, .index = &index, .model = "ConvNetW32",
+                                 .dsa = DsaStrategy::parse("color_crop_cutout_flip_scale_rotate"), .batch_real = 8,
+                                 .shard = shard};
+      auto obj = dm ? make_distribution_matching(ctx) : make_gradient_matching(ctx, {.outer_loop = 1, .inner_loop = 1});
+      Sgd opt(set->parameters(), {.lr = dm ? 0.05 : 0.1, .momentum = 0.5});
+      for (int it = 0; it < (dm ? 3 : 1); ++it) {
+        Generator gi(5, static_cast<uint64_t>(it));
+        loss = obj->iterate(*set, opt, gi).loss;
+      }
+      NoGradGuard no_grad;
+      return set->images().detach().to_vector<float>();
+    };
+    double whole_loss = 0;
+    const std::vector<float> whole = run(std::nullopt, whole_loss);
+    const size_t per_class = whole.size() / 10;
+    for (const dist::Range share : {dist::Range{0, 4}, dist::Range{4, 7}, dist::Range{7, 10}}) {
+      double loss = 0;
+      const std::vector<float> mine = run(share, loss);
+      for (int64_t c = share.begin; c < share.end; ++c)
+        ASSERT_TRUE(std::equal(whole.begin() + c * per_class, whole.begin() + (c + 1) * per_class,
+                               mine.begin() + c * per_class))
+            << "class " << c << " of the share [" << share.begin << ", " << share.end << ")";
+      if (share.begin == 0) EXPECT_NE(loss, whole_loss) << "a share's loss is its classes' only, in one process";
+    }
+  }
+}
+
 // The real side embedded in chunks of whole classes (ObjectiveContext::max_batch) gives the
 // one-pass loss and gradient to f32 rounding, uneven chunks included, and a fixed chunk size
 // repeats bit for bit.
@@ -214,18 +256,18 @@ TEST_F(DriverTest, ResumedRunEndsWithTheSetOfAnUninterruptedOne) {
     std::vector<float> whole;
     {
       RunDir run(dir(std::string(method) + "-whole"), false, "checkpoint.safetensors");
-      const auto r = condense(c, d, run, false);
+      const auto r = condense(c, d, &run, false);
       whole = r.set->images().to_vector<float>();
       run.commit();
     }
     const std::string cut = dir(std::string(method) + "-cut");
     {
       RunDir run(cut, false, "checkpoint.safetensors");
-      EXPECT_THROW(condense(c, d, run, false, {.stop_after = 2}), Error);  // checkpoints every 3: not at 2
+      EXPECT_THROW(condense(c, d, &run, false, {.stop_after = 2}), Error);  // checkpoints every 3: not at 2
     }
     ASSERT_TRUE(fs::exists(cut + ".partial/checkpoint.safetensors")) << "the interrupted run left no checkpoint";
     RunDir run = RunDir::resume(cut, "checkpoint.safetensors");
-    const auto r = condense(c, d, run, true);
+    const auto r = condense(c, d, &run, true);
     EXPECT_EQ(r.start_iteration, 2);
     EXPECT_EQ(r.set->images().to_vector<float>(), whole) << "resume differs from the uninterrupted run";
     run.commit();
@@ -245,7 +287,7 @@ TEST_F(DriverTest, EvaluatesEveryNIterationsAndAtTheEnd) {
   c.eval_every = 2;
   c.iterations = 5;
   RunDir run(dir("e"), false, "checkpoint.safetensors");
-  const auto r = condense(c, d, run, false);
+  const auto r = condense(c, d, &run, false);
   // The reference's evaluation pools include iteration 0 (the initial set).
   ASSERT_EQ(r.evaluations.size(), 4u);
   EXPECT_EQ(r.evaluations[0].iteration, 0);
@@ -263,7 +305,7 @@ TEST_F(DriverTest, ResumeRefusesOtherSettingsAndSavedSetsReload) {
   c.eval.train.epochs = 1;
   {
     RunDir run(dir("a"), false, "checkpoint.safetensors");
-    const auto r = condense(c, d, run, false);
+    const auto r = condense(c, d, &run, false);
     ASSERT_EQ(r.evaluations.size(), 1u);
     EXPECT_EQ(r.evaluations[0].iteration, 2);
     r.set->save(run, {{"dataset", "FashionMNIST"}}, d.train.mean, d.train.std);
@@ -276,7 +318,7 @@ TEST_F(DriverTest, ResumeRefusesOtherSettingsAndSavedSetsReload) {
   c.lr_img = 0.5;
   RunDir run = RunDir::resume(dir("a"), "checkpoint.safetensors");
   try {
-    condense(c, d, run, true);
+    condense(c, d, &run, true);
     ADD_FAILURE() << "a different lr was accepted on resume";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("other settings"), std::string::npos) << e.what();
@@ -284,14 +326,14 @@ TEST_F(DriverTest, ResumeRefusesOtherSettingsAndSavedSetsReload) {
   c.lr_img = method_spec("lodm").lr_img;
   // Same name and sizes, other images (another --data-dir): refused by the checkpoint's fingerprint.
   try {
-    condense(c, testing::tiny_dataset(8, 2, 8), run, true);
+    condense(c, testing::tiny_dataset(8, 2, 8), &run, true);
     ADD_FAILURE() << "other images were accepted on resume";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("other data"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("--data-dir"), std::string::npos) << e.what();
   }
   c.iterations = 4;  // extending a finished run is allowed
-  const auto r = condense(c, d, run, true);
+  const auto r = condense(c, d, &run, true);
   EXPECT_EQ(r.start_iteration, 2);
 }
 

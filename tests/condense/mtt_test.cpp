@@ -224,7 +224,7 @@ TEST_F(Experts, MttAndLomttResumeEqualAnUninterruptedRunAndLearnTheirLr) {
     double lr = 0;
     {
       RunDir run(path(std::string(method) + "-whole"), false, "checkpoint.safetensors");
-      const auto r = condense(c, d, run, false);
+      const auto r = condense(c, d, &run, false);
       whole = r.set->images().to_vector<float>();
       ASSERT_TRUE(r.learned_lr);
       lr = *r.learned_lr;
@@ -235,10 +235,10 @@ TEST_F(Experts, MttAndLomttResumeEqualAnUninterruptedRunAndLearnTheirLr) {
     const std::string cut = path(std::string(method) + "-cut");
     {
       RunDir run(cut, false, "checkpoint.safetensors");
-      EXPECT_THROW(condense(c, d, run, false, {.stop_after = 2}), Error);
+      EXPECT_THROW(condense(c, d, &run, false, {.stop_after = 2}), Error);
     }
     RunDir run = RunDir::resume(cut, "checkpoint.safetensors");
-    const auto r = condense(c, d, run, true);
+    const auto r = condense(c, d, &run, true);
     EXPECT_EQ(r.start_iteration, 2);
     EXPECT_EQ(r.set->images().to_vector<float>(), whole) << "resume differs from the uninterrupted run";
     EXPECT_EQ(*r.learned_lr, lr);
@@ -253,7 +253,7 @@ TEST_F(Experts, AnNegativeSynLrStopsTheRunNamingTheIteration) {
   c.mtt.lr_lr = 1e6;  // one step throws syn_lr far past 0
   RunDir run(path("run"), false, "checkpoint.safetensors");
   try {
-    condense(c, d, run, false);
+    condense(c, d, &run, false);
     ADD_FAILURE() << "a run with a runaway syn_lr finished";
   } catch (const Error& e) {
     const std::string m = e.what();

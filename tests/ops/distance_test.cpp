@@ -27,14 +27,19 @@ TEST(DistanceForward, DmMatchesNaive) {
   const Tensor real = randn64(Shape{k * nr, d}, 1), syn = randn64(Shape{k * ns, d}, 2);
   const auto rv = real.to_vector<double>(), sv = syn.to_vector<double>();
   double ref = 0;
+  std::vector<double> per_class(k, 0.0);
   for (int64_t c = 0; c < k; ++c)
     for (int64_t j = 0; j < d; ++j) {
       double mr = 0, ms = 0;
       for (int64_t i = 0; i < nr; ++i) mr += rv[(c * nr + i) * d + j] / nr;
       for (int64_t i = 0; i < ns; ++i) ms += sv[(c * ns + i) * d + j] / ns;
       ref += (mr - ms) * (mr - ms);
+      per_class[c] += (mr - ms) * (mr - ms);
     }
   EXPECT_NEAR(dm_distance(real, syn, k).item<double>(), ref, 1e-12);
+  const auto terms = dm_class_distances(real, syn, k).to_vector<double>();
+  ASSERT_EQ(terms.size(), per_class.size());
+  for (int64_t c = 0; c < k; ++c) EXPECT_NEAR(terms[c], per_class[c], 1e-12) << "class " << c;
   EXPECT_THROW(dm_distance(real, syn, 5), Error);                            // 12 rows in 5 classes
   EXPECT_THROW(dm_distance(real, randn64(Shape{k * ns, d + 1}, 3), k), Error);  // feature sizes differ
 }
