@@ -164,11 +164,6 @@ void trim_log(const RunDir& run, int64_t done) {
 
 }  // namespace
 
-void check_distributable(const std::string& method) {
-  LOCO_CHECK(dist::size() == 1 || method_spec(method).objective != ObjectiveKind::trajectory, method,
-             " runs in one process: trajectory matching's student is not split across ranks (launch it without mpirun)");
-}
-
 Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train, const ClassIndex& index,
                                   std::optional<dist::Range> shard) {
   const MethodSpec& m = method_spec(c.method);
@@ -194,7 +189,6 @@ Condensation prepare_condensation(const CondenseConfig& c, const Dataset& train,
 CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir* run, bool resume,
                          const CondenseHooks& hooks) {
   const bool shared_out = dist::size() > 1;
-  check_distributable(c.method);
   LOCO_CHECK(!run || dist::is_root(), "condense: rank ", dist::rank(), " of ", dist::size(),
              " was given the run directory (rank 0 alone writes it)");
   LOCO_CHECK(!resume || run || !dist::is_root(), "condense: --resume without the run directory to resume");

@@ -63,10 +63,6 @@ struct CondenseHooks {
   std::function<void(int64_t iteration, const SyntheticSet& set)> snapshot;
 };
 
-// Throws, naming the method, when this is a distributed run and the method cannot be shared
-// out (mtt, lomtt); condense() checks it first, and loco condense before reading anything.
-void check_distributable(const std::string& method);
-
 // Runs the method into run (log.jsonl, checkpoint.safetensors), continuing from its checkpoint
 // when resume is set (its config must match, iterations aside); run null: nothing is written.
 // The caller saves the set and the report.
@@ -74,7 +70,9 @@ void check_distributable(const std::string& method);
 // shared out (dist::share), rank 0 alone passes run and writes, and run is null on the others,
 // which never touch the run directory. The set is gathered for checkpoints, evaluations,
 // snapshots and the end; a resumed run's checkpoint is read by rank 0 and broadcast, so any
-// number of ranks may continue it. The result is the one-process run's, bit for bit.
+// number of ranks may continue it. The result is the one-process run's, bit for bit, except for
+// trajectory matching, whose student batch is split instead (trajectory_matching.cpp): there
+// the gradients are sums in rank order, the same for a given number of ranks.
 CondenseOutcome condense(const CondenseConfig& c, const DatasetPair& data, const RunDir* run, bool resume,
                          const CondenseHooks& hooks = {});
 

@@ -9,11 +9,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 #ifdef LOCO_HAS_MPI
 #include <mpi.h>
 #endif
 
+#include "engine/autograd/tape.h"
 #include "engine/check.h"
 
 namespace loco::dist {
@@ -257,6 +259,43 @@ bool any(bool flag) {
   LOCO_MPI_CHECK(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD));
 #endif
   return out != 0;
+}
+
+namespace {
+
+// x's bytes from every rank, added in rank order on the host.
+Tensor add_in_rank_order(const Tensor& x) {
+  LOCO_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "sum_over_ranks: ", x.dtype(), " is not a float type");
+  const Tensor host = x.detach().to(Device::cpu).clone();
+  const int64_t bytes = static_cast<int64_t>(host.nbytes());
+  std::vector<char> all(static_cast<size_t>(bytes) * g_size);
+  std::memcpy(all.data() + static_cast<size_t>(bytes) * g_rank, host.raw(), static_cast<size_t>(bytes));
+  allgather_blocks(all.data(), g_size, bytes);
+  auto add = [&](auto* out) {
+    using T = std::remove_pointer_t<decltype(out)>;
+    const int64_t n = host.numel();
+    for (int r = 0; r < g_size; ++r) {
+      const T* v = reinterpret_cast<const T*>(all.data() + static_cast<size_t>(bytes) * r);
+      for (int64_t i = 0; i < n; ++i) out[i] = r == 0 ? v[i] : out[i] + v[i];
+    }
+  };
+  if (host.dtype() == DType::f32) add(host.data<float>());
+  else add(host.data<double>());
+  return host.to(x.device());
+}
+
+}  // namespace
+
+Tensor sum_over_ranks(const Tensor& x) {
+  if (g_size == 1) return x;
+  return record("sum_over_ranks", add_in_rank_order(x), {x},
+                [](const Tensor& dy, const NeedsGrad&) { return std::vector<Tensor>{dy}; });
+}
+
+Tensor replicated(const Tensor& x) {
+  if (g_size == 1) return x;
+  return record("replicated", x.detach(), {x},
+                [](const Tensor& dy, const NeedsGrad&) { return std::vector<Tensor>{sum_over_ranks(dy)}; });
 }
 
 }  // namespace loco::dist

@@ -78,4 +78,13 @@ void send_to_root(void* data, int64_t bytes, int from);
 // The logical OR of flag over ranks.
 bool any(bool flag);
 
+// Data parallelism inside one autograd graph (MTT's student batch split across ranks), as
+// differentiable ops; in one process both return x itself and record nothing.
+//   sum_over_ranks(x): every rank's x added in rank order (the same bits on every rank, and the
+//     same for a given number of ranks); its backward hands dy to each rank's x unchanged.
+//   replicated(x): x, which every rank holds alike, entering a rank's share of the work; its
+//     backward sums the ranks' gradients (sum_over_ranks), so each rank gets the whole gradient.
+Tensor sum_over_ranks(const Tensor& x);
+Tensor replicated(const Tensor& x);
+
 }  // namespace loco::dist

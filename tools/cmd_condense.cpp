@@ -147,7 +147,6 @@ Command add_condense(CLI::App& parent) {
                 "Check every flag and print the resolved configuration (JSON), reading and writing nothing");
   add_common_flags(app, f->common, true);
   return {app, [f]() {
-            condense::check_distributable(f->req.method);
             condense::CondenseRequest req = f->req;
             req.device = resolve_device(f->common);
             req.seed = f->common.seed;

@@ -15,6 +15,7 @@
 
 #include "condense/experts.h"
 #include "condense/objective/objective.h"
+#include "dist/dist.h"
 #include "engine/ops.h"
 #include "models/networks.h"
 
@@ -43,13 +44,25 @@ struct Labels {
 // θ − lr·∇_θ CE(f(DSA(x_rows); θ)), the gradient taken with create_graph: a recorded step, or
 // (when nothing needs it) a graph dropped by the caller. Always recorded the same way, so every
 // pass computes the same θ bit for bit.
+//
+// Distributed (dist.h), each rank takes its block of the minibatch: its share of the mean loss
+// (the batch's DSA is drawn whole, so every image gets one process's draws), the gradient of
+// that share, and the ranks' gradients summed in rank order. θ enters through dist::replicated,
+// so the backward sums the ranks' second-order terms the same way: every rank holds the same θ
+// and the same adjoints, and each its own rows' dL/dx.
 Tensor student_step(const UnrollProblem& p, const Labels& y, const Tensor& x, const Tensor& lr, const Tensor& theta,
                     const UnrollStep& s) {
   Generator g = s.dsa;
-  const Tensor xb = dsa(gather_rows(x, index_tensor(s.rows, x.device())), p.dsa, g, /*shared=*/false);
-  const Tensor loss = cross_entropy(p.net->forward(p.net->unflatten(theta), xb), y.rows(s.rows));
-  const Tensor g_theta = grad(loss, {theta}, {.create_graph = true})[0];
-  return theta - lr * g_theta;
+  const auto batch = static_cast<int64_t>(s.rows.size());
+  const dist::Range mine = dist::share(batch);
+  Tensor xb = dsa(gather_rows(x, index_tensor(s.rows, x.device())), p.dsa, g, /*shared=*/false);
+  const std::vector<int64_t> rows(s.rows.begin() + mine.begin, s.rows.begin() + mine.end);
+  if (mine.size() < batch) xb = slice(xb, mine.begin, mine.end);
+  const Tensor theta_here = dist::replicated(theta);
+  Tensor loss = cross_entropy(p.net->forward(p.net->unflatten(theta_here), xb), y.rows(rows));
+  if (mine.size() < batch) loss = loss * (static_cast<double>(mine.size()) / static_cast<double>(batch));
+  const Tensor g_theta = grad(loss, {theta_here}, {.create_graph = true})[0];
+  return theta - lr * dist::sum_over_ranks(g_theta);
 }
 
 void check(const UnrollProblem& p) {
@@ -150,6 +163,9 @@ class TrajectoryMatching final : public Objective {
                "trajectory matching: syn_steps ", o.syn_steps, ", expert_epochs ", o.expert_epochs,
                ", max_start_epoch ", o.max_start_epoch, ", batch_syn ", o.batch_syn);
     net_->train();  // the student stays in train mode (spec §2)
+    LOCO_CHECK(dist::size() == 1 || !net_->has_batchnorm(), "trajectory matching with ", ctx.model,
+               " cannot split its student's batch across ranks: batch norm's statistics span the batch; run it in "
+               "one process");
   }
   std::string name() const override { return "trajectory matching"; }
 
@@ -161,6 +177,10 @@ class TrajectoryMatching final : public Objective {
                     .theta_star = experts_.snapshot(expert, start + o_.expert_epochs).to(ctx_.device),
                     .dsa = ctx_.dsa};
     const int64_t n = set.size(), b = o_.batch_syn > 0 ? std::min(o_.batch_syn, n) : n;
+    const int64_t smallest = n % b ? n % b : b;  // the permutation's last chunk
+    LOCO_CHECK(smallest >= dist::size(), "trajectory matching: a student batch of ", smallest,
+               " images cannot be split across ", dist::size(), " ranks; use at most ", smallest,
+               " ranks, or a --batch-syn that divides the set's ", n, " images");
     std::vector<std::vector<int64_t>> chunks;
     for (int64_t k = 0; k < o_.syn_steps; ++k) {
       if (chunks.empty()) {  // torch.split(randperm(n), b), then .pop() from the end
@@ -178,7 +198,9 @@ class TrajectoryMatching final : public Objective {
     const UnrollResult r = unroll_trajectory(p, o_.unroll, o_.segment);
     opt.zero_grad();
     lr_opt_.zero_grad();
-    backward(images, {.seed = r.d_images});
+    // Distributed, each rank has dL/dx for the rows it took; summed, every rank steps the whole
+    // set alike (dL/dsyn_lr comes from replicated quantities only: the same on every rank).
+    backward(images, {.seed = dist::size() > 1 ? dist::sum_over_ranks(r.d_images) : r.d_images});
     syn_lr_.set_grad(full(Shape{1}, r.d_lr, DType::f32, ctx_.device));
     opt.step();
     lr_opt_.step();

@@ -1,7 +1,8 @@
 // Distributed runs (dist.h): the sharing-out rule in process, then `mpirun -np 2` and `-np 3`
 // (3 so that ten classes do not divide evenly) against one process on a tiny Fashion-MNIST-
 // shaped dataset: dm/lodm, dsa (gradient matching with inner training), the evaluation, cl and
-// experts must write the same files bit for bit; a rank killed mid-run must end the job with an
+// experts must write the same files bit for bit, and LoMTT's split student batch one process's
+// first step to rounding; a rank killed mid-run must end the job with an
 // error within seconds and leave a checkpoint that any number of ranks resumes to the
 // uninterrupted run's set. Every run uses one OpenMP thread per process (the results are the
 // same at the same thread count per process). The mpirun tests skip, saying why, when loco was
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
@@ -181,9 +183,46 @@ TEST_F(Mpi, CommandsThatRunInOneProcessSaySo) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("runs in one process"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(at("refused")));
-  const Result m = many(2, "condense --method mtt --ipc 1 --experts " + at("none") + " --out " + at("refused"));
-  EXPECT_NE(m.code, 0);
-  EXPECT_NE(m.out.find("runs in one process"), std::string::npos) << m.out;
+  const Result bn = many(2, "condense --method dm --ipc 1 --model ConvNetBN --out " + at("refused"));
+  EXPECT_NE(bn.code, 0);
+  EXPECT_NE(bn.out.find("batch norm"), std::string::npos) << bn.out;
+  EXPECT_FALSE(fs::exists(at("refused")));
+}
+
+// LoMTT's student batch split across ranks: the same bits at a given number of ranks, and one
+// process's first image step to f32 rounding (the gradients are sums of the ranks' shares in
+// rank order; at MTT's lr_img of 1000 later steps let the rounding grow, so only the first is
+// compared), its loss and learned syn_lr likewise.
+TEST_F(Mpi, TrajectoryMatchingSplitsTheStudentBatch) {
+  ASSERT_EQ(one("experts --num-experts 1 --epochs 2 --model ConvNetW32 --batch 32 --out " + at("mtt-experts")).code, 0);
+  const std::string args = "condense --method lomtt --ipc 1 --syn-steps 4 --expert-epochs 1 --max-start-epoch 1 "
+                           "--model ConvNetW32 --num-eval 0 --force --experts " + at("mtt-experts") + " --out ";
+  ASSERT_EQ(one(args + at("mtt0") + " --iterations 0").code, 0);
+  ASSERT_EQ(one(args + at("mtt1") + " --iterations 1").code, 0);
+  const Result r3 = many(3, args + at("mtt3") + " --iterations 1");
+  ASSERT_EQ(r3.code, 0) << r3.out;
+  const auto f0 = loco::load_safetensors(at("mtt0/synset.safetensors"));
+  const auto f1 = loco::load_safetensors(at("mtt1/synset.safetensors"));
+  const auto f3 = loco::load_safetensors(at("mtt3/synset.safetensors"));
+  for (const char* name : {"A", "B"}) {
+    const auto v0 = f0.tensors.at(name).to_vector<float>(), v1 = f1.tensors.at(name).to_vector<float>(),
+               v3 = f3.tensors.at(name).to_vector<float>();
+    double diff = 0, step = 0;
+    for (size_t i = 0; i < v0.size(); ++i) {
+      diff += (double(v1[i]) - v3[i]) * (double(v1[i]) - v3[i]);
+      step += (double(v1[i]) - v0[i]) * (double(v1[i]) - v0[i]);
+    }
+    EXPECT_GT(step, 0.0) << name << " did not move";
+    EXPECT_LT(std::sqrt(diff / step), 1e-5) << name << ": the split step differs from one process's";
+  }
+  const auto j1 = read_json(at("mtt1/report.json")), j3 = read_json(at("mtt3/report.json"));
+  EXPECT_NEAR(j1["last_loss"].get<double>(), j3["last_loss"].get<double>(), 1e-6);
+  EXPECT_NEAR(j1["syn_lr"].get<double>(), j3["syn_lr"].get<double>(), 1e-6 * j1["syn_lr"].get<double>());
+  for (const char* out : {"mtt2a", "mtt2b"}) {
+    const Result r = many(2, args + at(out) + " --iterations 3");
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  EXPECT_EQ(slurp(at("mtt2a/synset.safetensors")), slurp(at("mtt2b/synset.safetensors")));
 }
 
 // The pid of rank `rank` of the mpirun whose command line mentions `tag`, or 0.
