@@ -14,6 +14,10 @@
 #ifdef LOCO_HAS_MPI
 #include <mpi.h>
 #endif
+#ifdef LOCO_HAS_NCCL
+#include "dist/dist_nccl.h"
+#include "engine/ops.h"
+#endif
 
 #include "engine/autograd/tape.h"
 #include "engine/check.h"
@@ -136,6 +140,14 @@ Solo::Solo() : rank_(g_rank), size_(g_size) {
 Solo::~Solo() {
   g_rank = rank_;
   g_size = size_;
+}
+
+bool built_with_nccl() {
+#ifdef LOCO_HAS_NCCL
+  return true;
+#else
+  return false;
+#endif
 }
 
 int rank() { return g_rank; }
@@ -263,9 +275,21 @@ bool any(bool flag) {
 
 namespace {
 
-// x's bytes from every rank, added in rank order on the host.
+// x's bytes from every rank, added in rank order: on the device with NCCL where x lives there
+// and NCCL was built in, else on the host.
 Tensor add_in_rank_order(const Tensor& x) {
   LOCO_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "sum_over_ranks: ", x.dtype(), " is not a float type");
+#ifdef LOCO_HAS_NCCL
+  if (x.device() != Device::cpu) {
+    NoGradGuard no_grad;
+    const Tensor flat = reshape(x.detach().clone(), Shape{x.numel()});
+    const Tensor all = empty(Shape{g_size * x.numel()}, x.dtype(), x.device());
+    device_allgather(flat.raw(), all.raw(), flat.nbytes());
+    Tensor out = slice(all, 0, x.numel());
+    for (int r = 1; r < g_size; ++r) out = out + slice(all, r * x.numel(), (r + 1) * x.numel());
+    return reshape(out, x.shape());
+  }
+#endif
   const Tensor host = x.detach().to(Device::cpu).clone();
   const int64_t bytes = static_cast<int64_t>(host.nbytes());
   std::vector<char> all(static_cast<size_t>(bytes) * g_size);

@@ -29,6 +29,7 @@ void finalize();  // before a normal exit (a no-op for one process)
 void let_root_speak_first();
 
 bool built_with_mpi();
+bool built_with_nccl();  // device tensors summed across ranks GPU to GPU
 int rank();
 int size();
 inline bool is_root() { return rank() == 0; }

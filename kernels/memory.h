@@ -16,6 +16,8 @@ void memset_bytes(void* p, int byte, size_t n);
 bool device_present();
 // cudaSetDevice(index mod the device count); the device chosen, or −1 when there is none.
 int select_device(int index);
+// The one stream (a cudaStream_t), for libraries that enqueue on it (NCCL).
+void* stream_handle();
 // Device memory for the engine's caching allocator: null when the driver has none left (the
 // allocator then frees its cache and retries).
 void* malloc_device(size_t bytes);

@@ -39,8 +39,9 @@ int cmd_info() {
 #ifdef _OPENMP
   std::printf("  cpu threads  : %d (OMP_NUM_THREADS to change)\n", omp_get_max_threads());
 #endif
-  std::printf("  mpi          : %s\n", loco::dist::built_with_mpi() ? "built (launch with mpirun -np N loco ...)"
-                                                                     : "not built (install libopenmpi-dev, configure with -DLOCO_MPI=ON)");
+  std::printf("  mpi          : %s%s\n", loco::dist::built_with_mpi() ? "built (launch with mpirun -np N loco ...)"
+                                                                       : "not built (install libopenmpi-dev, configure with -DLOCO_MPI=ON)",
+              loco::dist::built_with_nccl() ? ", NCCL between GPUs" : "");
   // Every rank says where it runs; rank 0 prints them all.
   const std::vector<std::string> hosts = loco::dist::hosts();
   const int gpu = loco::cuda_available() ? loco::select_cuda_device(loco::dist::local_rank()) : -1;

@@ -107,6 +107,8 @@ bool device_present() {
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
 
+void* stream_handle() { return stream(); }
+
 int select_device(int index) {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) return -1;
