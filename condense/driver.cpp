@@ -137,6 +137,27 @@ void broadcast_state(Condensation& job, int64_t& done, double& seconds) {
     if (have) dist::broadcast(bufs[i]);
   }
   job.opt->set_momentum_buffers(bufs);
+  // The objective's own state (MTT's syn_lr and its momentum): names, dtypes and shapes as JSON,
+  // then the bytes, loaded on the other ranks as the checkpoint's.
+  std::map<std::string, Tensor> state;
+  Json layout = Json::array();
+  if (dist::is_root())
+    for (const auto& [name, t] : job.objective->state()) {
+      state.emplace(name, t.to(Device::cpu).clone());
+      layout.push_back({name, static_cast<int>(t.dtype()), t.shape().dims()});
+    }
+  std::string text = layout.dump();
+  int64_t length = static_cast<int64_t>(text.size());
+  dist::broadcast(&length, sizeof length);
+  text.resize(static_cast<size_t>(length));
+  dist::broadcast(text.data(), length);
+  for (const Json& e : Json::parse(text)) {
+    const std::string name = e[0].get<std::string>();
+    if (!dist::is_root())
+      state[name] = empty(Shape(e[2].get<std::vector<int64_t>>()), static_cast<DType>(e[1].get<int>()));
+    dist::broadcast(state[name]);
+  }
+  if (!dist::is_root()) job.objective->load_state(state, "rank 0's checkpoint");
   dist::broadcast(&done, sizeof done);
   dist::broadcast(&seconds, sizeof seconds);
 }

@@ -223,6 +223,14 @@ TEST_F(Mpi, TrajectoryMatchingSplitsTheStudentBatch) {
     ASSERT_EQ(r.code, 0) << r.out;
   }
   EXPECT_EQ(slurp(at("mtt2a/synset.safetensors")), slurp(at("mtt2b/synset.safetensors")));
+  // Stopped after one iteration and resumed on two ranks (syn_lr and its momentum come from
+  // rank 0's checkpoint): the uninterrupted two-rank set.
+  const std::string resumed = args + at("mtt2c") + " --iterations 3 --checkpoint-every 1";
+  EXPECT_NE(many(2, resumed + " --stop-after 1").code, 0);
+  const Result r = many(2, resumed + " --resume " + at("mtt2c"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(slurp(at("mtt2a/synset.safetensors")), slurp(at("mtt2c/synset.safetensors")));
+  EXPECT_EQ(read_json(at("mtt2a/report.json"))["syn_lr"], read_json(at("mtt2c/report.json"))["syn_lr"]);
 }
 
 // The pid of rank `rank` of the mpirun whose command line mentions `tag`, or 0.
