@@ -233,6 +233,21 @@ TEST_F(Mpi, TrajectoryMatchingSplitsTheStudentBatch) {
   EXPECT_EQ(read_json(at("mtt2a/report.json"))["syn_lr"], read_json(at("mtt2c/report.json"))["syn_lr"]);
 }
 
+// A failure on one rank only (here rank 1's data folder is missing, as on a host without the
+// data): the job ends at once, with that rank's error naming it, and nothing is put in place.
+TEST_F(Mpi, OneRanksErrorEndsTheJobAndNamesTheRank) {
+  const std::string args = std::string(LOCO_BIN) + " condense --method dm --ipc 1 --iterations 50 --batch-real 8 "
+                           "--num-eval 0 --out " + at("one-fails");
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result r = sh("mpirun --oversubscribe -np 1 " + args + data() + " : -np 1 " + args + " --data-dir " + at("nowhere"));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("rank 1 of 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(at("nowhere")), std::string::npos) << r.out;
+  EXPECT_LT(seconds, 20.0) << r.out;
+  EXPECT_FALSE(fs::exists(at("one-fails")));
+}
+
 // The pid of rank `rank` of the mpirun whose command line mentions `tag`, or 0.
 pid_t rank_pid(int rank, const std::string& tag) {
   for (const auto& e : fs::directory_iterator("/proc")) {
