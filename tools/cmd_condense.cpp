@@ -198,10 +198,15 @@ Command add_condense(CLI::App& parent) {
                         c.rank ? (" (rank " + std::to_string(c.rank) + ", " + condense::budget_name(c.budget) + ")").c_str() : "",
                         static_cast<long long>(c.iterations), condense::init_name(c.init),
                         c.dsa_strategy.empty() ? "off" : c.dsa_strategy.c_str(), static_cast<unsigned long long>(c.seed));
-            if (dist::size() > 1)
-              std::printf("condense: %d ranks, %lld classes each (classes shared out in blocks; rank 0 writes %s)\n",
-                          dist::size(), static_cast<long long>(dist::share(data.train.classes, 0, dist::size()).size()),
+            if (dist::size() > 1) {
+              // Blocks differ by at most one class: the first is the smallest, the last the largest.
+              const int64_t fewest = dist::share(data.train.classes, 0, dist::size()).size();
+              const int64_t most = dist::share(data.train.classes, dist::size() - 1, dist::size()).size();
+              std::printf("condense: %d ranks, %s classes each (classes shared out in blocks; rank 0 writes %s)\n",
+                          dist::size(),
+                          (std::to_string(fewest) + (most > fewest ? "–" + std::to_string(most) : "")).c_str(),
                           out.c_str());
+            }
             ProgressPrinter bar;
             condense::CondenseHooks hooks{.progress = [&](const condense::Progress& p) { bar(p); },
                                           .note = [&](const std::string& s) { bar.finish(); std::printf("%s\n", s.c_str()); },
