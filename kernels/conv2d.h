@@ -26,7 +26,34 @@ LOCO_HD int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad
   return (in + 2 * pad - k) / stride + 1;
 }
 
+// The CPU algorithm for the convolutions Winograd can run (3×3, stride 1, padding ≤ 2: the
+// forward and, through the flipped weight, the input gradient; the weight gradient is always
+// im2col + GEMM). im2col is the reference. winograd2 and winograd4 are F(2×2, 3×3) and
+// F(4×4, 3×3): 2.25× and 4× fewer multiply-adds, more rounding (the bounds are in
+// tests/ops/winograd_test.cpp). automatic picks per shape by the rule in kernels/cpu/conv2d.cpp,
+// measured in bench/RESULTS.md. One setting for the process (`--conv-algo`); a fixed setting
+// and thread count give the same bits on every run.
+enum class ConvAlgo : uint8_t { automatic, im2col, winograd2, winograd4 };
+inline constexpr ConvAlgo kConvAlgos[] = {ConvAlgo::automatic, ConvAlgo::im2col, ConvAlgo::winograd2, ConvAlgo::winograd4};
+inline const char* conv_algo_name(ConvAlgo a) {
+  switch (a) {
+    case ConvAlgo::automatic: return "auto";
+    case ConvAlgo::im2col: return "im2col";
+    case ConvAlgo::winograd2: return "winograd2";
+    case ConvAlgo::winograd4: return "winograd4";
+  }
+  return "?";
+}
+
 namespace cpu {
+void set_conv_algo(ConvAlgo a);
+ConvAlgo conv_algo();
+// The algorithm the setting gives a forward convolution of shape s (never automatic).
+ConvAlgo conv_algo_for(const Conv2dShape& s);
+// How many CPU convolutions (forward and input-gradient) each algorithm has run in this
+// process, indexed like kConvAlgos (automatic stays 0): what report.json records as in use.
+void conv_algo_calls(int64_t out[4]);
+
 // y = conv(x, w) + bias (bias: K values, or null for none).
 template <class T> void conv2d_fwd(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s);
 // dx = ∂⟨dy, conv(x, w)⟩/∂x (overwritten).

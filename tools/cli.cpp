@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "condense/presets.h"
+#include "engine/ops/conv2d.h"
 #include "models/networks.h"
 
 namespace loco::cli {
@@ -58,6 +59,11 @@ void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out) {
   app->add_flag("--tf32", f.tf32,
                 "CUDA: let cuDNN and cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error; "
                 "off by default so results match the CPU)");
+  app->add_option("--conv-algo", f.conv_algo,
+                  "CPU: the algorithm for 3×3 stride-1 convolutions: auto (Winograd F(4×4,3×3) where the channels "
+                  "are wide enough, else im2col), im2col (the reference GEMM), winograd2 or winograd4 (F(2×2,3×3), "
+                  "F(4×4,3×3); slightly more rounding)")
+      ->capture_default_str();
   app->add_option("--seed", f.seed, "Run seed: every random stream derives from it")->capture_default_str();
   if (with_out) {
     app->add_option("--out", f.out, "Run directory to write (default: runs/<what>-<dataset>-...)");
@@ -107,7 +113,14 @@ condense::EvalRequest eval_request(const EvalFlags& f, const CommonFlags& c, Dev
 Device resolve_device(const CommonFlags& f) {
   const Device d = parse_device(f.device);
   set_tf32(f.tf32);
+  set_conv_algo(f.conv_algo);
   return d;
+}
+
+condense::Json compute_json() {
+  condense::Json calls = condense::Json::object();
+  for (const auto& [name, n] : conv_algo_calls()) calls[name] = n;
+  return {{"conv_algo", conv_algo()}, {"cpu_conv_calls", calls}};
 }
 
 ProgressPrinter::ProgressPrinter(int lines) : tty_(::isatty(1)), lines_(lines) {}

@@ -45,12 +45,17 @@ struct CommonFlags {
   std::string device = "auto";
   uint64_t seed = 0;
   bool tf32 = false;
+  std::string conv_algo = "auto";
   std::string out;
   bool force = false;
 };
 void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out);
-// --device resolved (auto: cuda when a GPU is present), with --tf32 applied to the CUDA backend.
+// --device resolved (auto: cuda when a GPU is present), with --tf32 applied to the CUDA backend
+// and --conv-algo to the CPU's.
 Device resolve_device(const CommonFlags& f);
+// What report.json records of the arithmetic: the --conv-algo setting and how many CPU
+// convolutions each algorithm ran.
+condense::Json compute_json();
 // From now on SIGINT and SIGTERM end the process (exit 128 + the signal) with a word on stderr:
 // `resumable` when `marker` exists (the run's checkpoint: written atomically, so it is whole),
 // `fresh` otherwise. Both are fixed here, since a signal handler may not allocate.

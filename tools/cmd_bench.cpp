@@ -114,7 +114,8 @@ Command add_bench(CLI::App& parent) {
             const bool standard = wanted.empty() || std::any_of(wanted.begin(), wanted.end(), [&](const std::string& u) {
               return !only_when_named.count(u);
             });
-            condense::Json meta = {{"device", device_name(dev)}, {"engine", "loco"}, {"generated", f->data.generated}};
+            condense::Json meta = {{"device", device_name(dev)}, {"engine", "loco"}, {"generated", f->data.generated},
+                                   {"conv_algo", f->common.conv_algo}};
 #ifdef _OPENMP
             meta["threads"] = omp_get_max_threads();
 #endif

@@ -137,7 +137,8 @@ Command add_cl(CLI::App& parent) {
                                         {"methods", methods}, {"seeds", f->seeds}, {"preset", f->gdumb.preset},
                                         {"model", g.eval.model}, {"epochs", g.eval.train.epochs},
                                         {"num_eval", g.eval.num_eval}, {"seed", f->common.seed}, {"device", device_name(dev)}}},
-                            {"methods", per_method}});
+                            {"methods", per_method},
+                            {"compute", compute_json()}});
             run->commit();
             std::printf("cl: %s/{report.json, plot.png, plot.svg, memories/}\n", out.c_str());
             if (dist::size() > 1)

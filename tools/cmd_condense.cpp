@@ -290,6 +290,7 @@ Command add_condense(CLI::App& parent) {
             }
             report["peak_rss_bytes"] = peak_rss_bytes();  // rank 0's, in a distributed run
             report["ranks"] = dist::size();
+            report["compute"] = compute_json();
             double eval_s = 0;
             condense::Json history = condense::Json::array();
             for (const auto& e : r.evaluations) {

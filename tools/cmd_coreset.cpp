@@ -91,6 +91,7 @@ Command add_coreset(CLI::App& parent) {
               report["evaluation"] = eval_json(r);
               report["timings"]["eval_seconds"] = r.seconds;
             }
+            report["compute"] = compute_json();
             run.write_json("report.json", report);
             run.commit();
             std::printf("coreset: %lld images (%s) in %s\n", static_cast<long long>(cs.images.dim(0)),

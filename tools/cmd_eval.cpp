@@ -138,6 +138,7 @@ Command add_eval(CLI::App& parent) {
                 j["aug_flag"] = f->eval.aug.value_or("dsa");
                 j["seed"] = f->common.seed;
                 j["device"] = device_name(dev);
+                j["compute"] = compute_json();
                 const std::string text = j.dump(2) + "\n";
                 if (dist::is_root()) {  // distributed: each rank trained its share of the networks
                   write_file_atomic(path, [&](FileSink& s) { s.write(text); });

@@ -78,7 +78,8 @@ Command add_train(CLI::App& parent) {
                             {"seed", f->common.seed}, {"device", device_name(dev)}}},
                 {"dataset", dataset_json(data.train)},
                 {"generated_data", f->data.generated},
-                {"evaluation", eval_json(r)}};
+                {"evaluation", eval_json(r)},
+                {"compute", compute_json()}};
             run.write_json("report.json", report);
             run.commit();
             std::printf("test accuracy %s over %zu network(s); run in %s\n", percent(r.mean, r.std).c_str(),

@@ -1,9 +1,9 @@
 // The conv2d family at ConvNet-3's shapes: batch 256, 128→128 channels, 3×3 with padding 1 on
 // 32×32, 16×16 and 8×8 maps, and the Fashion-MNIST first layer (1→128, 28×28, padding 3).
 // Shape letters: N batch, C in channels, H×W input, K out channels.
-//   CPU   the ops (engine/ops/conv2d: im2col + Eigen GEMM), each first checked against a naive
-//         loop at N = 1 and the same C, H, K, pad; BM_conv2d_fwd_bwd_cpu is a training step's
-//         forward, dx, dw and db through the tape
+//   CPU   the ops (engine/ops/conv2d: im2col + GEMM, or Winograd for fwd and dx), each first
+//         checked against a naive loop at N = 1 and the same C, H, K, pad;
+//         BM_conv2d_fwd_bwd_cpu is a training step's forward, dx, dw and db through the tape
 //   CUDA  the cuDNN kernels, each first checked against its CPU twin at the full shape
 // FLOPS counts 2·N·K·C·R·S·P·Q per convolution (three for fwd_bwd). bench/torch_conv_ref.py
 // times PyTorch at the same shapes; bench/RESULTS.md has both.
@@ -21,7 +21,11 @@ namespace {
 
 struct Case {
   int64_t N, C, H, K, pad;
-  static Case from(const benchmark::State& st) { return {st.range(0), st.range(1), st.range(2), st.range(3), st.range(4)}; }
+  // with_algo: a sixth argument picks the CPU algorithm (an index into kernels::kConvAlgos).
+  static Case from(const benchmark::State& st, bool with_algo = false) {
+    kernels::cpu::set_conv_algo(with_algo ? kernels::kConvAlgos[st.range(5)] : kernels::ConvAlgo::automatic);
+    return {st.range(0), st.range(1), st.range(2), st.range(3), st.range(4)};
+  }
   int64_t P() const { return H + 2 * pad - 3 + 1; }
   double flops() const { return 2.0 * static_cast<double>(N * K * C * 9) * static_cast<double>(P() * P()); }
   Conv2dOpts opts() const { return {.stride = 1, .padding = pad}; }
@@ -60,9 +64,9 @@ double naive_error(const Case& c0, Which which) {
 
 // Checks each (shape, direction) once per process; false (and the benchmark skipped) on a mismatch.
 bool checked(benchmark::State& st, const Case& c, std::initializer_list<Which> whichs) {
-  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int>, double> seen;
+  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int, kernels::ConvAlgo>, double> seen;
   for (Which which : whichs) {
-    auto key = std::make_tuple(c.C, c.H, c.K, c.pad, static_cast<int>(which));
+    auto key = std::make_tuple(c.C, c.H, c.K, c.pad, static_cast<int>(which), kernels::cpu::conv_algo());
     if (!seen.count(key)) seen[key] = naive_error(c, which);
     if (!within(st, seen[key], 1e-5, "a naive loop at N = 1")) return false;
   }
@@ -81,7 +85,7 @@ struct Inputs {
 };
 
 void BM_conv2d_fwd_cpu(benchmark::State& st) {
-  const Case c = Case::from(st);
+  const Case c = Case::from(st, true);
   if (!checked(st, c, {Which::fwd})) return;
   const Inputs in(c);
   NoGradGuard no_grad;
@@ -89,7 +93,7 @@ void BM_conv2d_fwd_cpu(benchmark::State& st) {
 }
 
 void BM_conv2d_bwd_data_cpu(benchmark::State& st) {
-  const Case c = Case::from(st);
+  const Case c = Case::from(st, true);
   if (!checked(st, c, {Which::bwd_data})) return;
   const Inputs in(c);
   NoGradGuard no_grad;
@@ -108,7 +112,7 @@ void BM_conv2d_bwd_weight_cpu(benchmark::State& st) {
 
 // What a training step pays: the recorded forward, then dx, dw and db through the tape.
 void BM_conv2d_fwd_bwd_cpu(benchmark::State& st) {
-  const Case c = Case::from(st);
+  const Case c = Case::from(st, true);
   if (!checked(st, c, {Which::fwd, Which::bwd_data, Which::bwd_weight})) return;
   Inputs in(c);
   in.x.requires_grad_();
@@ -128,13 +132,29 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
   for (int64_t h : {32, 16, 8}) b->Args({256, 128, h, 128, 1});
   b->Args({256, 1, 28, 128, 3});
 }
+// The CPU runs: ConvNet-3's shapes and wider ones of VGG11 and ResNet18 (batch 64) under each
+// algorithm that can run them (the last argument, kConvAlgos' index: 0 auto, 1 im2col,
+// 2 winograd2, 3 winograd4). fwd_bwd compares auto with im2col.
+void conv_shapes_cpu(benchmark::internal::Benchmark* b, std::initializer_list<int64_t> algos) {
+  b->ArgNames({"N", "C", "H", "K", "pad", "algo"});
+  const std::vector<std::vector<int64_t>> shapes = {{256, 128, 32, 128, 1}, {256, 128, 16, 128, 1},
+                                                    {256, 128, 8, 128, 1},  {64, 64, 32, 64, 1},
+                                                    {64, 256, 8, 256, 1},   {64, 512, 4, 512, 1},
+                                                    {256, 3, 32, 128, 1},   {256, 16, 32, 16, 1},
+                                                    {256, 32, 16, 32, 1}};
+  for (const auto& sh : shapes)
+    for (int64_t a : algos) b->Args({sh[0], sh[1], sh[2], sh[3], sh[4], a});
+  b->Args({256, 1, 28, 128, 3, 1});
+}
+void conv_algos_cpu(benchmark::internal::Benchmark* b) { conv_shapes_cpu(b, {1, 2, 3}); }
+void conv_auto_cpu(benchmark::internal::Benchmark* b) { conv_shapes_cpu(b, {0, 1}); }
 // Seconds per call at N = 256 on a few cores: a longer minimum keeps the published ratios steady.
 void on_cpu_slow(benchmark::internal::Benchmark* b) { b->Apply(on_cpu)->Unit(benchmark::kMillisecond)->MinTime(1.0); }
 
-BENCHMARK(BM_conv2d_fwd_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
-BENCHMARK(BM_conv2d_bwd_data_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
+BENCHMARK(BM_conv2d_fwd_cpu)->Apply(conv_algos_cpu)->Apply(on_cpu_slow);
+BENCHMARK(BM_conv2d_bwd_data_cpu)->Apply(conv_algos_cpu)->Apply(on_cpu_slow);
 BENCHMARK(BM_conv2d_bwd_weight_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
-BENCHMARK(BM_conv2d_fwd_bwd_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
+BENCHMARK(BM_conv2d_fwd_bwd_cpu)->Apply(conv_auto_cpu)->Apply(on_cpu_slow);
 
 #ifdef LOCO_HAS_CUDA
 namespace kc = kernels::cuda;

@@ -107,4 +107,23 @@ Tensor conv2d_bwd_weight(const Tensor& x, const Tensor& dy, int64_t kh, int64_t 
   });
 }
 
+void set_conv_algo(const std::string& name) {
+  std::string names;
+  for (kernels::ConvAlgo a : kernels::kConvAlgos) {
+    if (name == kernels::conv_algo_name(a)) return kernels::cpu::set_conv_algo(a);
+    names += std::string(names.empty() ? "" : ", ") + kernels::conv_algo_name(a);
+  }
+  LOCO_FAIL("--conv-algo: expected one of ", names, ", got '", name, "'");
+}
+
+std::string conv_algo() { return kernels::conv_algo_name(kernels::cpu::conv_algo()); }
+
+std::vector<std::pair<std::string, int64_t>> conv_algo_calls() {
+  int64_t calls[4];
+  kernels::cpu::conv_algo_calls(calls);
+  std::vector<std::pair<std::string, int64_t>> v;
+  for (int i = 1; i < 4; ++i) v.emplace_back(kernels::conv_algo_name(kernels::kConvAlgos[i]), calls[i]);
+  return v;
+}
+
 }  // namespace loco

@@ -6,6 +6,10 @@
 //   conv2d_bwd_weight(x, dy)  → dx = conv2d_bwd_data(dy, g),  d(dy) = conv2d(x, g)
 // and the optional bias (K values) of conv2d gets db = sum(dy, {0, 2, 3}).
 #pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "engine/tensor.h"
 
 namespace loco {
@@ -20,5 +24,13 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias = Tensor(), C
 Tensor conv2d_bwd_data(const Tensor& dy, const Tensor& w, int64_t in_h, int64_t in_w, Conv2dOpts o = {});
 // The gradient with respect to the weight, for a kh × kw kernel.
 Tensor conv2d_bwd_weight(const Tensor& x, const Tensor& dy, int64_t kh, int64_t kw, Conv2dOpts o = {});
+
+// The CPU algorithm for 3×3, stride-1 convolutions (`--conv-algo`): "auto" (per shape, the
+// measured rule), "im2col" (the reference), "winograd2" or "winograd4" (kernels/conv2d.h).
+// Throws, naming the choices, on any other name.
+void set_conv_algo(const std::string& name);
+std::string conv_algo();
+// How many CPU convolutions (forward and input gradient) each algorithm ran in this process.
+std::vector<std::pair<std::string, int64_t>> conv_algo_calls();
 
 }  // namespace loco

@@ -8,7 +8,7 @@
 // can do here. The GEMM below packs w once per call, packs the columns straight from a padded
 // copy of the image (im2col fused into packing, no CRS×PQ buffer), and runs an 8×2-packet
 // register tile written with Eigen's packet primitives (so it follows the ISA: AVX-512, AVX2,
-// f32 or f64). bench/RESULTS.md has the measurements.
+// f32 or f64; kernels/cpu/gemm_tile.h). bench/RESULTS.md has the measurements.
 //
 // Threads: OpenMP over samples (static), or over column chunks of one sample when N is smaller
 // than the team; the weight gradient sums per-thread partials in thread order. All scratch
@@ -16,44 +16,16 @@
 // grow once and are reused: steady-state calls allocate nothing.
 #include "kernels/conv2d.h"
 
-// Eigen's packet types (__m512, …) carry attributes GCC drops when they are template arguments,
-// and GCC 12 takes the _mm512_undefined_ps() inside AVX-512 shuffles (Eigen's GEMM and
-// transposes) for uninitialised reads. Both are false alarms.
-#pragma GCC diagnostic ignored "-Wignored-attributes"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 #include <omp.h>
 
-#include <Eigen/Core>
-#include <algorithm>
+#include <atomic>
 #include <cstring>
-#include <type_traits>
-#include <vector>
+
+#include "kernels/cpu/gemm_tile.h"
+#include "kernels/cpu/winograd.h"
 
 namespace loco::kernels::cpu {
 namespace {
-
-namespace ei = Eigen::internal;
-
-template <class T> struct Tile {
-  using Packet = typename ei::packet_traits<T>::type;
-  static constexpr int L = ei::unpacket_traits<Packet>::size;
-  static constexpr int NP = 2;  // packets per tile row
-  static constexpr int NR = NP * L;
-  // 8 rows × 2 packets = 16 accumulators fit 32 vector registers; 6 rows where there are 16.
-  static constexpr int MR = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 8 : 6;
-};
-constexpr int64_t kKc = 256;  // depth of one packed block: a kKc×NR column panel fills L1
-constexpr int64_t kNc = 256;  // columns per packed block (kKc×kNc stays in L2)
-
-// Per-thread scratch, grown on demand and kept. Slot tells apart buffers alive at once.
-template <class T, int Slot> T* scratch(size_t n) {
-  thread_local std::vector<T, Eigen::aligned_allocator<T>> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
-}
-
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 // d[0:len) = s[0:len) for the short runs of im2col packing (a libc memcpy call costs more).
 template <class T> inline void copy_run(T* d, const T* s, int len) {
@@ -65,87 +37,6 @@ template <class T> inline void copy_run(T* d, const T* s, int len) {
   if constexpr (Lh < L)
     for (; u + Lh <= len; u += Lh) ei::pstoreu(d + u, ei::ploadu<Half>(s + u));
   for (; u < len; ++u) d[u] = s[u];
-}
-
-// c[MR×NR tile] (=, or += when acc) a_panel(kc×MR) · b_panel(kc×NR); mr×nr of it is stored.
-template <class T>
-void micro_tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* c, int64_t ldc, bool acc, int mr, int nr) {
-  using TT = Tile<T>;
-  using Packet = typename TT::Packet;
-  constexpr int MR = TT::MR, NP = TT::NP, L = TT::L;
-  Packet r[MR][NP];
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
-    for (int j = 0; j < NP; ++j) r[i][j] = ei::pset1<Packet>(T(0));
-  for (int64_t k = 0; k < kc; ++k) {
-    Packet bv[NP];
-#pragma GCC unroll 2
-    for (int j = 0; j < NP; ++j) bv[j] = ei::pload<Packet>(b + k * TT::NR + j * L);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const Packet av = ei::pset1<Packet>(a[k * MR + i]);
-#pragma GCC unroll 2
-      for (int j = 0; j < NP; ++j) r[i][j] = ei::pmadd(av, bv[j], r[i][j]);
-    }
-  }
-  if (mr == MR && nr == TT::NR) {
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
-      for (int j = 0; j < NP; ++j) {
-        T* p = c + i * ldc + j * L;
-        ei::pstoreu(p, acc ? ei::padd(ei::ploadu<Packet>(p), r[i][j]) : r[i][j]);
-      }
-    return;
-  }
-  alignas(64) T tmp[MR][TT::NR];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NP; ++j) ei::pstore(&tmp[i][j * L], r[i][j]);
-  for (int i = 0; i < mr; ++i)
-    for (int j = 0; j < nr; ++j) c[i * ldc + j] = acc ? c[i * ldc + j] + tmp[i][j] : tmp[i][j];
-}
-
-// Packs the row-major M×Kd matrix src (row stride lda) as kKc-deep blocks of MR-row panels,
-// rows past M zero: block pc starts at pc·Mp, its panel ir at pc·Mp + ir·kc, each k-major.
-// MR×MR blocks are transposed in registers when MR is a packet or half-packet wide (scalar
-// strided stores made packing dy 40% of the first layer's weight gradient).
-template <class T> void pack_a(T* dst, const T* src, int64_t lda, int64_t M, int64_t Kd) {
-  using Packet = typename Tile<T>::Packet;
-  using Half = typename ei::unpacket_traits<Packet>::half;
-  constexpr int MR = Tile<T>::MR;
-  using Block = std::conditional_t<MR == Tile<T>::L, Packet, Half>;
-  if constexpr (ei::unpacket_traits<Block>::size == MR) {
-    const int64_t Mp = round_up(M, MR);
-    for (int64_t pc = 0; pc < Kd; pc += kKc) {
-      const int64_t kc = std::min(kKc, Kd - pc);
-      for (int64_t ir = 0; ir + MR <= M; ir += MR) {
-        T* d = dst + pc * Mp + ir * kc;
-        const T* a = src + ir * lda + pc;
-        int64_t k = 0;
-        for (; k + MR <= kc; k += MR) {
-          ei::PacketBlock<Block, MR> blk;
-          for (int i = 0; i < MR; ++i) blk.packet[i] = ei::ploadu<Block>(a + i * lda + k);
-          ei::ptranspose(blk);
-          for (int i = 0; i < MR; ++i) ei::pstoreu(d + (k + i) * MR, blk.packet[i]);
-        }
-        for (; k < kc; ++k)
-          for (int i = 0; i < MR; ++i) d[k * MR + i] = a[i * lda + k];
-      }
-    }
-    if (M % MR == 0) return;
-  }
-  // Scalar path: every panel, or only the last partial one after the vector path.
-  const int64_t full = ei::unpacket_traits<Block>::size == MR ? M / MR * MR : 0;
-  const int64_t Mp = round_up(M, MR);
-  for (int64_t pc = 0; pc < Kd; pc += kKc) {
-    const int64_t kc = std::min(kKc, Kd - pc);
-    for (int64_t ir = full; ir < Mp; ir += MR) {
-      T* d = dst + pc * Mp + ir * kc;
-      for (int i = 0; i < MR; ++i)
-        for (int64_t k = 0; k < kc; ++k) d[k * MR + i] = ir + i < M ? src[(ir + i) * lda + pc + k] : T(0);
-    }
-  }
 }
 
 // C[:, j0:j1) (=, or += when acc) Apacked (M×Kd) · B, B delivered one kc×nc block at a time by
@@ -493,13 +384,46 @@ void dw_range(T* dw, const T* x, const T* dy, const Conv2dShape& s, int64_t n0, 
   }
 }
 
+std::atomic<ConvAlgo> g_algo{ConvAlgo::automatic};
+std::atomic<int64_t> g_calls[4];
+
+// The forward convolution of shape s by the algorithm the setting gives it.
+template <class T> void conv_any(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s, const T* wpack) {
+  const ConvAlgo a = conv_algo_for(s);
+  g_calls[static_cast<int>(a)].fetch_add(1, std::memory_order_relaxed);
+  if (a == ConvAlgo::im2col) {
+    conv_packed(y, x, wpack, bias, s);
+  } else {
+    winograd_conv3x3(y, x, w, bias, s, a == ConvAlgo::winograd2 ? 2 : 4);
+  }
+}
+
 }  // namespace
 
+void set_conv_algo(ConvAlgo a) { g_algo.store(a); }
+ConvAlgo conv_algo() { return g_algo.load(); }
+void conv_algo_calls(int64_t out[4]) {
+  for (int i = 0; i < 4; ++i) out[i] = g_calls[i].load();
+}
+
+ConvAlgo conv_algo_for(const Conv2dShape& s) {
+  const ConvAlgo a = g_algo.load(std::memory_order_relaxed);
+  if (a == ConvAlgo::im2col || !winograd_fits(s)) return ConvAlgo::im2col;
+  if (a != ConvAlgo::automatic) return a;
+  // The measured rule (bench/RESULTS.md, 2026-12-03): F(4×4) wherever both channel counts fill
+  // a few micro-tile rows; with fewer, the α² products are too thin to pay for the transforms.
+  return s.C >= 16 && s.K >= 16 ? ConvAlgo::winograd4 : ConvAlgo::im2col;
+}
+
 template <class T> void conv2d_fwd(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s) {
+  if (conv_algo_for(s) != ConvAlgo::im2col) {
+    conv_any(y, x, w, bias, s, static_cast<const T*>(nullptr));
+    return;
+  }
   const int64_t crs = s.crs();
   T* wpack = scratch<T, 3>(static_cast<size_t>(round_up(s.K, Tile<T>::MR) * crs));
   pack_a(wpack, w, crs, s.K, crs);
-  conv_packed(y, x, wpack, bias, s);
+  conv_any(y, x, w, bias, s, wpack);
 }
 
 template <class T> void conv2d_bwd_data(T* dx, const T* dy, const T* w, const Conv2dShape& s) {
@@ -511,19 +435,25 @@ template <class T> void conv2d_bwd_data(T* dx, const T* dy, const T* w, const Co
   const int64_t MR = Tile<T>::MR;
   const double flipped_cost = static_cast<double>(round_up(s.C, MR) * s.K * rs * s.hw());
   const double col2im_cost = 1.15 * static_cast<double>(round_up(crs, MR) * s.K * pq);
-  if (s.stride == 1 && s.R == s.S && s.pad <= s.R - 1 && flipped_cost <= col2im_cost) {
-    Conv2dShape f{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, 1, s.R - 1 - s.pad, s.H, s.W};
+  const Conv2dShape f{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, 1, s.R - 1 - s.pad, s.H, s.W};
+  const bool flippable = s.stride == 1 && s.R == s.S && s.pad <= s.R - 1;
+  const bool winograd = flippable && conv_algo_for(f) != ConvAlgo::im2col;
+  if (winograd || (flippable && flipped_cost <= col2im_cost)) {
     const int64_t krs = s.K * rs;
     // wf[c][(k·R + r)·S + t] = w[k][c][R−1−r][S−1−t], C×KRS.
     T* wf = scratch<T, 6>(static_cast<size_t>(s.C * krs));
     for (int64_t k = 0; k < s.K; ++k)
       for (int64_t c = 0; c < s.C; ++c)
         for (int64_t i = 0; i < rs; ++i) wf[c * krs + k * rs + i] = w[(k * s.C + c) * rs + (rs - 1 - i)];
-    T* wpack = scratch<T, 3>(static_cast<size_t>(round_up(s.C, MR) * krs));
-    pack_a(wpack, wf, krs, s.C, krs);
-    conv_packed(dx, dy, wpack, static_cast<const T*>(nullptr), f);
+    T* wpack = nullptr;
+    if (!winograd) {
+      wpack = scratch<T, 3>(static_cast<size_t>(round_up(s.C, MR) * krs));
+      pack_a(wpack, wf, krs, s.C, krs);
+    }
+    conv_any(dx, dy, wf, static_cast<const T*>(nullptr), f, static_cast<const T*>(wpack));
     return;
   }
+  g_calls[static_cast<int>(ConvAlgo::im2col)].fetch_add(1, std::memory_order_relaxed);
   T* wpack = nullptr;
   if (!narrow<T>(crs)) {
     T* wt = scratch<T, 6>(static_cast<size_t>(crs * s.K));  // wᵀ, CRS×K
