@@ -26,9 +26,9 @@ LOCO_HD int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad
   return (in + 2 * pad - k) / stride + 1;
 }
 
-// The CPU algorithm for the convolutions Winograd can run (3×3, stride 1, padding ≤ 2: the
-// forward and, through the flipped weight, the input gradient; the weight gradient is always
-// im2col + GEMM). im2col is the reference. winograd2 and winograd4 are F(2×2, 3×3) and
+// The CPU algorithm for the convolutions Winograd can run (3×3, stride 1, padding ≤ 2): the
+// forward, the input gradient (through the flipped weight) and the weight gradient, each by
+// the shape of its forward convolution. im2col is the reference. winograd2 and winograd4 are F(2×2, 3×3) and
 // F(4×4, 3×3): 2.25× and 4× fewer multiply-adds, more rounding (the bounds are in
 // tests/ops/winograd_test.cpp). automatic picks per shape by the rule in kernels/cpu/conv2d.cpp,
 // measured in bench/RESULTS.md. One setting for the process (`--conv-algo`); a fixed setting
@@ -50,7 +50,7 @@ void set_conv_algo(ConvAlgo a);
 ConvAlgo conv_algo();
 // The algorithm the setting gives a forward convolution of shape s (never automatic).
 ConvAlgo conv_algo_for(const Conv2dShape& s);
-// How many CPU convolutions (forward and input-gradient) each algorithm has run in this
+// How many CPU convolutions (forward, input and weight gradient) each algorithm has run in this
 // process, indexed like kConvAlgos (automatic stays 0): what report.json records as in use.
 void conv_algo_calls(int64_t out[4]);
 

@@ -25,7 +25,8 @@ struct Strided {
 };
 
 enum class UnaryOp { affine, exp, log, sqrt, rsqrt, pow, relu, leaky_relu, sigmoid, swish, step };
-enum class BinaryOp { add, sub, mul, div };
+// mul_positive: a·(b > 0 ? 1 : 0), relu's backward in one pass (dy·step(x) took two and a mask).
+enum class BinaryOp { add, sub, mul, div, mul_positive };
 
 // p0, p1: the op's scalars (affine: a, b; pow: p; leaky_relu: slope; step: value below 0).
 template <class T> LOCO_HD T unary_apply(UnaryOp op, T x, double p0, double p1) {
@@ -51,6 +52,7 @@ template <class T> LOCO_HD T binary_apply(BinaryOp op, T a, T b) {
     case BinaryOp::sub: return a - b;
     case BinaryOp::mul: return a * b;
     case BinaryOp::div: return a / b;
+    case BinaryOp::mul_positive: return a * (b > T(0) ? T(1) : T(0));
   }
   return a;
 }

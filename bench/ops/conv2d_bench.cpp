@@ -102,7 +102,7 @@ void BM_conv2d_bwd_data_cpu(benchmark::State& st) {
 }
 
 void BM_conv2d_bwd_weight_cpu(benchmark::State& st) {
-  const Case c = Case::from(st);
+  const Case c = Case::from(st, true);
   if (!checked(st, c, {Which::bwd_weight})) return;
   const Inputs in(c);
   NoGradGuard no_grad;
@@ -153,7 +153,7 @@ void on_cpu_slow(benchmark::internal::Benchmark* b) { b->Apply(on_cpu)->Unit(ben
 
 BENCHMARK(BM_conv2d_fwd_cpu)->Apply(conv_algos_cpu)->Apply(on_cpu_slow);
 BENCHMARK(BM_conv2d_bwd_data_cpu)->Apply(conv_algos_cpu)->Apply(on_cpu_slow);
-BENCHMARK(BM_conv2d_bwd_weight_cpu)->Apply(conv_shapes)->Apply(on_cpu_slow);
+BENCHMARK(BM_conv2d_bwd_weight_cpu)->Apply(conv_algos_cpu)->Apply(on_cpu_slow);
 BENCHMARK(BM_conv2d_fwd_bwd_cpu)->Apply(conv_auto_cpu)->Apply(on_cpu_slow);
 
 #ifdef LOCO_HAS_CUDA

@@ -30,7 +30,7 @@ Tensor conv2d_bwd_weight(const Tensor& x, const Tensor& dy, int64_t kh, int64_t 
 // Throws, naming the choices, on any other name.
 void set_conv_algo(const std::string& name);
 std::string conv_algo();
-// How many CPU convolutions (forward and input gradient) each algorithm ran in this process.
+// How many CPU convolutions (forward, input and weight gradient) each algorithm ran in this process.
 std::vector<std::pair<std::string, int64_t>> conv_algo_calls();
 
 }  // namespace loco

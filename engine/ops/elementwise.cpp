@@ -168,8 +168,14 @@ Tensor step(const Tensor& x, double below) { return unary(UnaryOp::step, "step",
 // NOTE: the kink's derivative is a constant step (zero second derivative), as PyTorch does.
 Tensor relu(const Tensor& x) {
   return record("relu", unary(UnaryOp::relu, "relu", x), {x}, [x](const Tensor& dy, const NeedsGrad&) {
-    return std::vector<Tensor>{mul(dy, step(x))};
+    return std::vector<Tensor>{relu_backward(dy, x)};
   });
+}
+
+// x is a constant here (step has no gradient), so only dy is an input of the record.
+Tensor relu_backward(const Tensor& dy, const Tensor& x) {
+  return record("relu_backward", binary(BinaryOp::mul_positive, "relu_backward", dy, x), {dy},
+                [x](const Tensor& g, const NeedsGrad&) { return std::vector<Tensor>{relu_backward(g, x)}; });
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {

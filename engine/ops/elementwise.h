@@ -24,6 +24,8 @@ Tensor rsqrt(const Tensor& x);
 Tensor pow(const Tensor& x, double p);
 Tensor square(const Tensor& x);
 Tensor relu(const Tensor& x);
+// relu's backward: dy where x > 0, else 0 (dy·step(x) in one pass); differentiable in dy.
+Tensor relu_backward(const Tensor& dy, const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double slope = 0.01);
 Tensor sigmoid(const Tensor& x);
 Tensor swish(const Tensor& x);

@@ -410,9 +410,13 @@ ConvAlgo conv_algo_for(const Conv2dShape& s) {
   const ConvAlgo a = g_algo.load(std::memory_order_relaxed);
   if (a == ConvAlgo::im2col || !winograd_fits(s)) return ConvAlgo::im2col;
   if (a != ConvAlgo::automatic) return a;
-  // The measured rule (bench/RESULTS.md, 2026-12-03): F(4×4) wherever both channel counts fill
-  // a few micro-tile rows; with fewer, the α² products are too thin to pay for the transforms.
-  return s.C >= 16 && s.K >= 16 ? ConvAlgo::winograd4 : ConvAlgo::im2col;
+  // The measured rule (bench/RESULTS.md, 2026-12-03, all three directions): below 32 channels
+  // on either side the α² products are too thin to pay for the transforms (16→16 at 32×32:
+  // im2col 1.5× faster; 32→32 at 16×16: F(4×4) 1.0–1.2× faster); on maps under 8×8 one F(4×4)
+  // tile is mostly padding (512→512 at 4×4: F(2×2) 2.9× im2col, F(4×4) 1.5×); else F(4×4)
+  // (128→128: 1.5–2.0× im2col, F(2×2) 1.1–1.4×).
+  if (s.C < 32 || s.K < 32) return ConvAlgo::im2col;
+  return s.P < 8 || s.Q < 8 ? ConvAlgo::winograd2 : ConvAlgo::winograd4;
 }
 
 template <class T> void conv2d_fwd(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s) {
@@ -479,6 +483,12 @@ template <class T> void conv2d_bwd_data(T* dx, const T* dy, const T* w, const Co
 }
 
 template <class T> void conv2d_bwd_weight(T* dw, const T* x, const T* dy, const Conv2dShape& s) {
+  if (const ConvAlgo a = conv_algo_for(s); a != ConvAlgo::im2col) {
+    g_calls[static_cast<int>(a)].fetch_add(1, std::memory_order_relaxed);
+    winograd_conv3x3_bwd_weight(dw, x, dy, s, a == ConvAlgo::winograd2 ? 2 : 4);
+    return;
+  }
+  g_calls[static_cast<int>(ConvAlgo::im2col)].fetch_add(1, std::memory_order_relaxed);
   constexpr int64_t NR = Tile<T>::NR;
   const int64_t crs = s.crs(), kcrs = s.K * crs, panels = (crs + NR - 1) / NR;
   const int threads = omp_get_max_threads();

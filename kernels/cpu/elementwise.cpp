@@ -71,6 +71,7 @@ template <class T> void binary_fwd(BinaryOp op, T* y, const T* a, const T* b, co
     case BinaryOp::sub: binary_typed<T, BinaryOp::sub>(y, a, b, s); break;
     case BinaryOp::mul: binary_typed<T, BinaryOp::mul>(y, a, b, s); break;
     case BinaryOp::div: binary_typed<T, BinaryOp::div>(y, a, b, s); break;
+    case BinaryOp::mul_positive: binary_typed<T, BinaryOp::mul_positive>(y, a, b, s); break;
   }
 }
 

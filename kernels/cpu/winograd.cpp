@@ -32,6 +32,8 @@ template <class T> struct Lanes {
   friend Lanes operator+(Lanes a, Lanes b) { return {ei::padd(a.p, b.p)}; }
   friend Lanes operator-(Lanes a, Lanes b) { return {ei::psub(a.p, b.p)}; }
   friend Lanes operator*(T c, Lanes a) { return {ei::pmul(ei::pset1<Packet>(c), a.p)}; }
+  Lanes() = default;  // uninitialised; Lanes{} is 0
+  Lanes(Packet q) : p(q) {}
 };
 
 // The three 1-D transforms of F(m, 3): in (Bᵀ·d, α → α), weight (G·g, 3 → α), out (Aᵀ·v,
@@ -59,6 +61,20 @@ template <> struct Winograd<2> {
     y[0] = v[0] + v1 + v2;
     y[os] = v1 - v2 - v[3 * is];
   }
+  // The adjoints, for the weight gradient: A·dy (m → α) and Gᵀ·u (α → 3).
+  template <class V> static void out_adjoint(const V* y, int is, V* v, int os) {
+    const V y0 = y[0], y1 = y[is];
+    v[0] = y0;
+    v[os] = y0 + y1;
+    v[2 * os] = y0 - y1;
+    v[3 * os] = V{} - y1;
+  }
+  static void weight_adjoint(const double* u, int is, double* g, int os) {
+    const double s12 = 0.5 * (u[is] + u[2 * is]);
+    g[0] = u[0] + s12;
+    g[os] = 0.5 * (u[is] - u[2 * is]);
+    g[2 * os] = s12 + u[3 * is];
+  }
 };
 
 template <> struct Winograd<4> {
@@ -76,11 +92,12 @@ template <> struct Winograd<4> {
   }
   static void weight(const double* g, int is, double* u, int os) {
     const double g0 = g[0], g1 = g[is], g2 = g[2 * is];
-    u[0] = g0 / 4;
-    u[os] = -(g0 + g1 + g2) / 6;
-    u[2 * os] = -(g0 - g1 + g2) / 6;
-    u[3 * os] = g0 / 24 + g1 / 12 + g2 / 6;
-    u[4 * os] = g0 / 24 - g1 / 12 + g2 / 6;
+    constexpr double r6 = 1.0 / 6, r12 = 1.0 / 12, r24 = 1.0 / 24;
+    u[0] = 0.25 * g0;
+    u[os] = -r6 * (g0 + g1 + g2);
+    u[2 * os] = -r6 * (g0 - g1 + g2);
+    u[3 * os] = r24 * g0 + r12 * g1 + r6 * g2;
+    u[4 * os] = r24 * g0 - r12 * g1 + r6 * g2;
     u[5 * os] = g2;
   }
   template <class V> static void out(const V* v, int is, V* y, int os) {
@@ -92,6 +109,24 @@ template <> struct Winograd<4> {
     y[2 * os] = s12 + S(4) * s34;
     y[3 * os] = d12 + S(8) * d34 + v[5 * is];
   }
+  template <class V> static void out_adjoint(const V* y, int is, V* v, int os) {
+    using S = typename V::Scalar;
+    const V y0 = y[0], y1 = y[is], y2 = y[2 * is], y3 = y[3 * is];
+    const V e02 = y0 + y2, o13 = y1 + y3, e02w = y0 + S(4) * y2, o13w = S(2) * y1 + S(8) * y3;
+    v[0] = y0;
+    v[os] = e02 + o13;
+    v[2 * os] = e02 - o13;
+    v[3 * os] = e02w + o13w;
+    v[4 * os] = e02w - o13w;
+    v[5 * os] = y3;
+  }
+  static void weight_adjoint(const double* u, int is, double* g, int os) {
+    constexpr double r6 = 1.0 / 6, r12 = 1.0 / 12, r24 = 1.0 / 24;
+    const double s12 = u[is] + u[2 * is], d12 = u[is] - u[2 * is], s34 = u[3 * is] + u[4 * is], d34 = u[3 * is] - u[4 * is];
+    g[0] = 0.25 * u[0] - r6 * s12 + r24 * s34;
+    g[os] = -r6 * d12 + r12 * d34;
+    g[2 * os] = -r6 * s12 + r6 * s34 + u[5 * is];
+  }
 };
 
 // Where a block's lane of tiles reads its patch and writes its outputs.
@@ -99,33 +134,98 @@ struct TileAt {
   int64_t n = -1, h0 = 0, w0 = 0;  // sample (−1: past the last tile), patch origin (may be < 0)
 };
 
+// The tiles of a shape: rows × cols per image, numbered image by image, row by row.
+struct Tiling {
+  int64_t rows, cols, per_image, count;
+  Tiling(const Conv2dShape& s, int m)
+      : rows((s.P + m - 1) / m), cols((s.Q + m - 1) / m), per_image(rows * cols), count(s.N * rows * cols) {}
+};
+
+// V = Bᵀ·d·B for tiles [t0, t0 + nt) of x, L tiles at a time: element e of channel c for the
+// group of tiles starting at g goes to at(g) + e·se + c·sc, one packet of L lanes (lanes past nt
+// are 0). The patches are copied lane by lane: AVX-512 gathers (masked, for the edges too)
+// measured 10–20% slower on Zen 4 at ConvNet's shapes.
+template <class T, int m, class At>
+void input_transform(const T* x, const Conv2dShape& s, const Tiling& tl, int64_t t0, int64_t nt, int64_t se,
+                     int64_t sc, At at_group) {
+  using W = Winograd<m>;
+  using Packet = typename Tile<T>::Packet;
+  constexpr int a = W::alpha, a2 = a * a, L = Tile<T>::L;
+  const int64_t C = s.C;
+  for (int64_t g = 0; g < nt; g += L) {
+    TileAt at[L];
+    bool inside = true;
+    for (int l = 0; l < L; ++l) {
+      const int64_t t = t0 + g + l;
+      if (g + l >= nt) {
+        inside = false;
+        continue;
+      }
+      const int64_t r = t % tl.per_image;
+      at[l] = {t / tl.per_image, r / tl.cols * m - s.pad, r % tl.cols * m - s.pad};
+      inside = inside && at[l].h0 >= 0 && at[l].w0 >= 0 && at[l].h0 + a <= s.H && at[l].w0 + a <= s.W;
+    }
+    T* vg = at_group(g);
+    for (int64_t c = 0; c < C; ++c) {
+      alignas(64) T d[a2][L];
+      if (inside) {
+        for (int l = 0; l < L; ++l) {
+          const T* p = x + ((at[l].n * C + c) * s.H + at[l].h0) * s.W + at[l].w0;
+          for (int i = 0; i < a; ++i)
+            for (int j = 0; j < a; ++j) d[i * a + j][l] = p[i * s.W + j];
+        }
+      } else {
+        for (int l = 0; l < L; ++l)
+          for (int i = 0; i < a; ++i)
+            for (int j = 0; j < a; ++j) {
+              const int64_t h = at[l].h0 + i, ww = at[l].w0 + j;
+              d[i * a + j][l] = at[l].n >= 0 && h >= 0 && h < s.H && ww >= 0 && ww < s.W
+                                    ? x[((at[l].n * C + c) * s.H + h) * s.W + ww]
+                                    : T(0);
+            }
+      }
+      Lanes<T> dv[a2], tv[a2];
+      for (int e = 0; e < a2; ++e) dv[e].p = ei::pload<Packet>(d[e]);
+      for (int j = 0; j < a; ++j) W::in(dv + j, a, tv + j, a);          // Bᵀ·d
+      for (int i = 0; i < a; ++i) W::in(tv + i * a, 1, dv + i * a, 1);  // ·B
+      for (int e = 0; e < a2; ++e) ei::pstoreu(vg + e * se + c * sc, dv[e].p);
+    }
+  }
+}
+
 template <class T, int m> void run(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s) {
   using W = Winograd<m>;
   using TT = Tile<T>;
   using Packet = typename TT::Packet;
   constexpr int a = W::alpha, a2 = a * a, L = TT::L, NR = TT::NR, MR = TT::MR;
   const int64_t C = s.C, K = s.K, Kp = round_up(K, MR);
-  const int64_t rows = (s.P + m - 1) / m, cols = (s.Q + m - 1) / m, per_image = rows * cols;
-  const int64_t tiles = s.N * per_image;
+  const Tiling tl(s, m);
+  const int64_t cols = tl.cols, per_image = tl.per_image, tiles = tl.count;
 
-  // U[e]: K×C for each e, written straight in pack_a's layout (kKc-deep blocks of MR-row
-  // panels, rows past K zero). The transform runs in double: it is cheap, and leaves the
-  // rounding to the products and the input and output transforms.
-  T* upack = scratch<T, 10>(static_cast<size_t>(a2 * Kp * C));
+  // U[e]: K×C for each e, in pack_a's layout (kKc-deep blocks of MR-row panels, rows past K
+  // zero). The transform runs in double: it is cheap, and leaves the rounding to the products
+  // and the input and output transforms. It goes through u[k·C + c][e] first, so that both
+  // passes write in order (straight into the α² matrices, each 4·K·C bytes apart, the stores
+  // missed the TLB).
+  T* ut = scratch<T, 11>(static_cast<size_t>(a2 * K * C));
 #pragma omp parallel for schedule(static)
-  for (int64_t kc = 0; kc < Kp * C; ++kc) {
-    const int64_t k = kc / C, c = kc % C;
-    const int64_t pc = c / kKc * kKc, depth = std::min(kKc, C - pc);
-    T* dst = upack + pc * Kp + k / MR * MR * depth + (c - pc) * MR + k % MR;
-    if (k >= K) {
-      for (int e = 0; e < a2; ++e) dst[e * Kp * C] = T(0);
-      continue;
-    }
+  for (int64_t kc = 0; kc < K * C; ++kc) {
     double g[9], t[a * 3], u[a2];
     for (int i = 0; i < 9; ++i) g[i] = static_cast<double>(w[kc * 9 + i]);
     for (int j = 0; j < 3; ++j) W::weight(g + j, 3, t + j, 3);  // t = G·g   (α×3)
     for (int i = 0; i < a; ++i) W::weight(t + i * 3, 1, u + i * a, 1);  // u = t·Gᵀ (α×α)
-    for (int e = 0; e < a2; ++e) dst[e * Kp * C] = static_cast<T>(u[e]);
+    for (int e = 0; e < a2; ++e) ut[kc * a2 + e] = static_cast<T>(u[e]);
+  }
+  T* upack = scratch<T, 10>(static_cast<size_t>(a2 * Kp * C));
+#pragma omp parallel for schedule(static)
+  for (int e = 0; e < a2; ++e) {
+    T* d = upack + e * Kp * C;
+    for (int64_t pc = 0; pc < C; pc += kKc) {
+      const int64_t depth = std::min(kKc, C - pc);
+      for (int64_t ir = 0; ir < Kp; ir += MR)
+        for (int64_t c = pc; c < pc + depth; ++c)
+          for (int i = 0; i < MR; ++i) *d++ = ir + i < K ? ut[((ir + i) * C + c) * a2 + e] : T(0);
+    }
   }
 
   // Blocks of whole panels; smaller ones when there are too few to keep every thread busy.
@@ -137,47 +237,8 @@ template <class T, int m> void run(T* y, const T* x, const T* w, const T* bias, 
     T* v = scratch<T, 12>(static_cast<size_t>(a2 * panels * C * NR));  // [e][panel][c][NR]
     T* mo = scratch<T, 13>(static_cast<size_t>(a2 * Kp * block));      // [e][k][block]
     const int64_t t0 = b * block, nt = std::min(block, tiles - t0);
-
-    // Input transform, L tiles at a time.
-    for (int64_t g = 0; g < nt; g += L) {
-      TileAt at[L];
-      bool inside = true;
-      for (int l = 0; l < L; ++l) {
-        const int64_t t = t0 + g + l;
-        if (g + l >= nt) {
-          inside = false;
-          continue;
-        }
-        const int64_t r = t % per_image;
-        at[l] = {t / per_image, r / cols * m - s.pad, r % cols * m - s.pad};
-        inside = inside && at[l].h0 >= 0 && at[l].w0 >= 0 && at[l].h0 + a <= s.H && at[l].w0 + a <= s.W;
-      }
-      T* vg = v + (g / NR * C) * NR + g % NR;
-      for (int64_t c = 0; c < C; ++c) {
-        alignas(64) T d[a2][L];
-        if (inside) {
-          for (int l = 0; l < L; ++l) {
-            const T* p = x + ((at[l].n * C + c) * s.H + at[l].h0) * s.W + at[l].w0;
-            for (int i = 0; i < a; ++i)
-              for (int j = 0; j < a; ++j) d[i * a + j][l] = p[i * s.W + j];
-          }
-        } else {
-          for (int l = 0; l < L; ++l)
-            for (int i = 0; i < a; ++i)
-              for (int j = 0; j < a; ++j) {
-                const int64_t h = at[l].h0 + i, ww = at[l].w0 + j;
-                d[i * a + j][l] = at[l].n >= 0 && h >= 0 && h < s.H && ww >= 0 && ww < s.W
-                                      ? x[((at[l].n * C + c) * s.H + h) * s.W + ww]
-                                      : T(0);
-              }
-        }
-        Lanes<T> dv[a2], tv[a2];
-        for (int e = 0; e < a2; ++e) dv[e].p = ei::pload<Packet>(d[e]);
-        for (int j = 0; j < a; ++j) W::in(dv + j, a, tv + j, a);          // Bᵀ·d
-        for (int i = 0; i < a; ++i) W::in(tv + i * a, 1, dv + i * a, 1);  // ·B
-        for (int e = 0; e < a2; ++e) ei::pstoreu(vg + (e * panels * C + c) * NR, dv[e].p);
-      }
-    }
+    input_transform<T, m>(x, s, tl, t0, nt, panels * C * NR, NR,
+                          [&](int64_t g) { return v + (g / NR * C) * NR + g % NR; });
 
     // The α² products M[e] = U[e]·V[e], K × nt each.
     for (int e = 0; e < a2; ++e)
@@ -216,6 +277,83 @@ template <class T, int m> void run(T* y, const T* x, const T* w, const T* bias, 
   }
 }
 
+// dw = ∂⟨dy, conv(x, w)⟩/∂w: with M = A·dy_tile·Aᵀ (dy zero past the output) and V the input
+// transform, dU[e] = Σ_tiles M[e] · V[e]ᵀ (K × C, α² products over the tiles), dw = Gᵀ·dU·G.
+// Each thread sums a fixed, contiguous range of tile blocks into its own dU, and the partials
+// are added in thread order: a given thread count always gives the same bits (as im2col's).
+template <class T, int m> void run_bwd_weight(T* dw, const T* x, const T* dy, const Conv2dShape& s) {
+  using W = Winograd<m>;
+  using Packet = typename Tile<T>::Packet;
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Strided = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
+  constexpr int a = W::alpha, a2 = a * a, L = Tile<T>::L;
+  constexpr int64_t block = 128;  // tiles per product: deep enough for Eigen's packing to pay
+  const int64_t C = s.C, K = s.K, kc_all = K * C;
+  const Tiling tl(s, m);
+  const int64_t blocks = (tl.count + block - 1) / block;
+  const int threads = omp_get_max_threads();
+  T* part = scratch<T, 14>(static_cast<size_t>(threads) * static_cast<size_t>(a2 * kc_all));
+  int team = 1;
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp single
+    team = omp_get_num_threads();
+    const int64_t th = omp_get_thread_num(), b0 = blocks * th / team, b1 = blocks * (th + 1) / team;
+    T* du = part + th * a2 * kc_all;  // [e][k][c]
+    std::fill(du, du + a2 * kc_all, T(0));
+    T* v = scratch<T, 12>(static_cast<size_t>(a2 * C * block));   // [e][c][block]
+    T* dm = scratch<T, 13>(static_cast<size_t>(a2 * K * block));  // [e][k][block]
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t t0 = b * block, nt = std::min(block, tl.count - t0);
+      input_transform<T, m>(x, s, tl, t0, nt, C * block, block, [&](int64_t g) { return v + g; });
+      // M = A·dy·Aᵀ, L tiles at a time (lanes past nt are 0, so they add nothing).
+      for (int64_t g = 0; g < nt; g += L) {
+        TileAt at[L];
+        for (int l = 0; l < L && g + l < nt; ++l) {
+          const int64_t t = t0 + g + l, r = t % tl.per_image;
+          at[l] = {t / tl.per_image, r / tl.cols * m, r % tl.cols * m};
+        }
+        for (int64_t k = 0; k < K; ++k) {
+          alignas(64) T d[m * m][L];
+          for (int l = 0; l < L; ++l) {
+            const bool live = at[l].n >= 0;
+            const T* p = live ? dy + ((at[l].n * K + k) * s.P + at[l].h0) * s.Q + at[l].w0 : nullptr;
+            for (int i = 0; i < m; ++i)
+              for (int j = 0; j < m; ++j)
+                d[i * m + j][l] = live && at[l].h0 + i < s.P && at[l].w0 + j < s.Q ? p[i * s.Q + j] : T(0);
+          }
+          Lanes<T> yv[m * m], tv[a * m], mv[a2];
+          for (int e = 0; e < m * m; ++e) yv[e].p = ei::pload<Packet>(d[e]);
+          for (int j = 0; j < m; ++j) W::out_adjoint(yv + j, m, tv + j, m);      // A·dy   (α×m)
+          for (int i = 0; i < a; ++i) W::out_adjoint(tv + i * m, 1, mv + i * a, 1);  // ·Aᵀ (α×α)
+          for (int e = 0; e < a2; ++e) ei::pstoreu(dm + (e * K + k) * block + g, mv[e].p);
+        }
+      }
+      const int64_t live = round_up(nt, L);  // whole packets: the zero lanes past nt add nothing
+      for (int e = 0; e < a2; ++e) {
+        Eigen::Map<Mat> due(du + e * kc_all, K, C);
+        const Strided me(dm + e * K * block, K, live, Eigen::OuterStride<>(block));
+        const Strided ve(v + e * C * block, C, live, Eigen::OuterStride<>(block));
+        due.noalias() += me * ve.transpose();
+      }
+    }
+#pragma omp barrier
+    // Partials in thread order, then dw = Gᵀ·dU·G per (k, c).
+#pragma omp for schedule(static)
+    for (int64_t kc = 0; kc < kc_all; ++kc) {
+      double u[a2], t[3 * a], g[9];
+      for (int e = 0; e < a2; ++e) {
+        T acc = part[e * kc_all + kc];
+        for (int q = 1; q < team; ++q) acc += part[q * a2 * kc_all + e * kc_all + kc];
+        u[e] = static_cast<double>(acc);
+      }
+      for (int j = 0; j < a; ++j) W::weight_adjoint(u + j, a, t + j, a);  // Gᵀ·u (3×α)
+      for (int i = 0; i < 3; ++i) W::weight_adjoint(t + i * a, 1, g + i * 3, 1);  // ·G (3×3)
+      for (int i = 0; i < 9; ++i) dw[kc * 9 + i] = static_cast<T>(g[i]);
+    }
+  }
+}
+
 }  // namespace
 
 bool winograd_fits(const Conv2dShape& s) { return s.R == 3 && s.S == 3 && s.stride == 1 && s.pad <= 2; }
@@ -228,7 +366,17 @@ template <class T> void winograd_conv3x3(T* y, const T* x, const T* w, const T* 
   }
 }
 
+template <class T> void winograd_conv3x3_bwd_weight(T* dw, const T* x, const T* dy, const Conv2dShape& s, int m) {
+  if (m == 2) {
+    run_bwd_weight<T, 2>(dw, x, dy, s);
+  } else {
+    run_bwd_weight<T, 4>(dw, x, dy, s);
+  }
+}
+
 template void winograd_conv3x3<float>(float*, const float*, const float*, const float*, const Conv2dShape&, int);
 template void winograd_conv3x3<double>(double*, const double*, const double*, const double*, const Conv2dShape&, int);
+template void winograd_conv3x3_bwd_weight<float>(float*, const float*, const float*, const Conv2dShape&, int);
+template void winograd_conv3x3_bwd_weight<double>(double*, const double*, const double*, const Conv2dShape&, int);
 
 }  // namespace loco::kernels::cpu

@@ -231,6 +231,7 @@ void binary_fwd(BinaryOp op, float* y, const float* a, const float* b, const Str
     case BinaryOp::sub: binary_launch<BinaryOp::sub>(y, a, b, s); break;
     case BinaryOp::mul: binary_launch<BinaryOp::mul>(y, a, b, s); break;
     case BinaryOp::div: binary_launch<BinaryOp::div>(y, a, b, s); break;
+    case BinaryOp::mul_positive: binary_launch<BinaryOp::mul_positive>(y, a, b, s); break;
   }
 }
 
