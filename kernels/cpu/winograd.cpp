@@ -17,23 +17,22 @@
 #include <omp.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/gemm_tile.h"
 
 namespace loco::kernels::cpu {
 namespace {
 
-// A packet of tiles, with the arithmetic the transforms need. Scalars (the weight transform,
-// in double) use the same transform code.
-template <class T> struct Lanes {
-  using Scalar = T;
-  using Packet = typename Tile<T>::Packet;
-  Packet p;
+// A packet of tiles, with the arithmetic the transforms need (P: an Eigen packet type).
+template <class P> struct Lanes {
+  using Scalar = typename ei::unpacket_traits<P>::type;
+  P p;
   friend Lanes operator+(Lanes a, Lanes b) { return {ei::padd(a.p, b.p)}; }
   friend Lanes operator-(Lanes a, Lanes b) { return {ei::psub(a.p, b.p)}; }
-  friend Lanes operator*(T c, Lanes a) { return {ei::pmul(ei::pset1<Packet>(c), a.p)}; }
+  friend Lanes operator*(Scalar c, Lanes a) { return {ei::pmul(ei::pset1<P>(c), a.p)}; }
   Lanes() = default;  // uninitialised; Lanes{} is 0
-  Lanes(Packet q) : p(q) {}
+  Lanes(P q) : p(q) {}
 };
 
 // The three 1-D transforms of F(m, 3): in (Bᵀ·d, α → α), weight (G·g, 3 → α), out (Aᵀ·v,
@@ -141,51 +140,92 @@ struct Tiling {
       : rows((s.P + m - 1) / m), cols((s.Q + m - 1) / m), per_image(rows * cols), count(s.N * rows * cols) {}
 };
 
-// V = Bᵀ·d·B for tiles [t0, t0 + nt) of x, L tiles at a time: element e of channel c for the
-// group of tiles starting at g goes to at(g) + e·se + c·sc, one packet of L lanes (lanes past nt
-// are 0). The patches are copied lane by lane: AVX-512 gathers (masked, for the edges too)
-// measured 10–20% slower on Zen 4 at ConvNet's shapes.
+// The input under a block of tiles, zero-padded into planes of (rows·m + 2) × (cols·m + 2)
+// (a sample's plane, channel by channel, from sample n0 on): every patch then lies inside its
+// plane and is read without bounds checks.
+template <class T> struct PaddedBlock {
+  const T* base;
+  int64_t n0, hp, wp;
+};
+template <class T, int m>
+PaddedBlock<T> pad_block(const T* x, const Conv2dShape& s, const Tiling& tl, int64_t t0, int64_t nt) {
+  const int64_t n0 = t0 / tl.per_image, n1 = (t0 + nt - 1) / tl.per_image + 1;
+  const int64_t hp = tl.rows * m + 2, wp = tl.cols * m + 2, plane = hp * wp;
+  // A row of a patch is read a whole packet wide: up to a packet past the last plane.
+  T* xp = scratch<T, 15>(static_cast<size_t>((n1 - n0) * s.C * plane + 2 * Tile<T>::L));
+  for (int64_t nc = 0; nc < (n1 - n0) * s.C; ++nc) {
+    const T* src = x + (n0 * s.C + nc) * s.hw();
+    T* dst = xp + nc * plane;
+    for (int64_t i = 0; i < hp; ++i) {
+      T* row = dst + i * wp;
+      const int64_t h = i - s.pad;
+      if (h < 0 || h >= s.H) {
+        std::fill(row, row + wp, T(0));
+        continue;
+      }
+      const int64_t j0 = std::min<int64_t>(s.pad, wp), j1 = std::clamp<int64_t>(s.W + s.pad, j0, wp);
+      std::fill(row, row + j0, T(0));
+      std::memcpy(row + j0, src + h * s.W + (j0 - s.pad), static_cast<size_t>(j1 - j0) * sizeof(T));
+      std::fill(row + j1, row + wp, T(0));
+    }
+  }
+  std::fill(xp + (n1 - n0) * s.C * plane, xp + (n1 - n0) * s.C * plane + 2 * Tile<T>::L, T(0));
+  return {xp, n0, hp, wp};
+}
+
+// The packet the input transform works on: the narrowest one that holds a patch row (α values),
+// so S rows of S tiles transpose in registers into S-tile packets of each column. (Zen 4 runs a
+// 512-bit operation as two 256-bit halves, so the half packet of f32 costs nothing there.)
+template <class T, int a> struct RowPacket {
+  using Full = typename Tile<T>::Packet;
+  using Half = typename ei::unpacket_traits<Full>::half;
+  using type = std::conditional_t<(ei::unpacket_traits<Half>::size >= a), Half, Full>;
+  static constexpr int S = ei::unpacket_traits<type>::size;
+};
+
+// V = Bᵀ·d·B for tiles [t0, t0 + nt) of x, S tiles at a time: element e of channel c for the
+// group of tiles starting at g goes to at(g) + e·se + c·sc, one packet of S lanes (lanes past nt
+// are 0). Copying the patches lane by lane (then loading the packet back, which no store
+// forwards) cost more than the products at 128 channels; AVX-512 gathers measured slower still.
 template <class T, int m, class At>
 void input_transform(const T* x, const Conv2dShape& s, const Tiling& tl, int64_t t0, int64_t nt, int64_t se,
                      int64_t sc, At at_group) {
   using W = Winograd<m>;
-  using Packet = typename Tile<T>::Packet;
-  constexpr int a = W::alpha, a2 = a * a, L = Tile<T>::L;
-  const int64_t C = s.C;
-  for (int64_t g = 0; g < nt; g += L) {
-    TileAt at[L];
-    bool inside = true;
-    for (int l = 0; l < L; ++l) {
-      const int64_t t = t0 + g + l;
-      if (g + l >= nt) {
-        inside = false;
-        continue;
-      }
-      const int64_t r = t % tl.per_image;
-      at[l] = {t / tl.per_image, r / tl.cols * m - s.pad, r % tl.cols * m - s.pad};
-      inside = inside && at[l].h0 >= 0 && at[l].w0 >= 0 && at[l].h0 + a <= s.H && at[l].w0 + a <= s.W;
+  constexpr int a = W::alpha, a2 = a * a;
+  using P = typename RowPacket<T, a>::type;
+  constexpr int S = RowPacket<T, a>::S;
+  const PaddedBlock<T> xp = pad_block<T, m>(x, s, tl, t0, nt);
+  const int64_t plane = xp.hp * xp.wp;
+  for (int64_t g = 0; g < nt; g += S) {
+    // Lane l's patch starts base[l] into the padded block (channel 0); lanes past nt read the
+    // zeros just past the last plane.
+    int64_t base[S];
+    for (int l = 0; l < S; ++l) {
+      const int64_t t = t0 + g + l, r = t % tl.per_image;
+      base[l] = g + l < nt ? ((t / tl.per_image - xp.n0) * s.C * plane + r / tl.cols * m * xp.wp + r % tl.cols * m)
+                           : (tl.count > 0 ? ((t0 + nt - 1) / tl.per_image - xp.n0 + 1) * s.C * plane : 0);
     }
     T* vg = at_group(g);
-    for (int64_t c = 0; c < C; ++c) {
-      alignas(64) T d[a2][L];
-      if (inside) {
-        for (int l = 0; l < L; ++l) {
-          const T* p = x + ((at[l].n * C + c) * s.H + at[l].h0) * s.W + at[l].w0;
-          for (int i = 0; i < a; ++i)
-            for (int j = 0; j < a; ++j) d[i * a + j][l] = p[i * s.W + j];
+    for (int64_t c = 0; c < s.C; ++c) {
+      const T* pc = xp.base + c * plane;
+      Lanes<P> dv[a2], tv[a2];
+      if constexpr (S >= a) {
+        for (int i = 0; i < a; ++i) {
+          ei::PacketBlock<P, S> rows;
+          for (int l = 0; l < S; ++l) {
+            const T* src = g + l < nt ? pc + base[l] + i * xp.wp : xp.base + base[l];
+            rows.packet[l] = ei::ploadu<P>(src);
+          }
+          ei::ptranspose(rows);  // rows.packet[j]: column j of patch row i, lane by lane
+          for (int j = 0; j < a; ++j) dv[i * a + j].p = rows.packet[j];
         }
-      } else {
-        for (int l = 0; l < L; ++l)
+      } else {  // no packet holds a row (f64 without AVX-512): copy lane by lane
+        alignas(64) T d[a2][S];
+        for (int l = 0; l < S; ++l)
           for (int i = 0; i < a; ++i)
-            for (int j = 0; j < a; ++j) {
-              const int64_t h = at[l].h0 + i, ww = at[l].w0 + j;
-              d[i * a + j][l] = at[l].n >= 0 && h >= 0 && h < s.H && ww >= 0 && ww < s.W
-                                    ? x[((at[l].n * C + c) * s.H + h) * s.W + ww]
-                                    : T(0);
-            }
+            for (int j = 0; j < a; ++j) d[i * a + j][l] = g + l < nt ? pc[base[l] + i * xp.wp + j] : T(0);
+        for (int e = 0; e < a2; ++e) dv[e].p = ei::pload<P>(d[e]);
       }
-      Lanes<T> dv[a2], tv[a2];
-      for (int e = 0; e < a2; ++e) dv[e].p = ei::pload<Packet>(d[e]);
       for (int j = 0; j < a; ++j) W::in(dv + j, a, tv + j, a);          // Bᵀ·d
       for (int i = 0; i < a; ++i) W::in(tv + i * a, 1, dv + i * a, 1);  // ·B
       for (int e = 0; e < a2; ++e) ei::pstoreu(vg + e * se + c * sc, dv[e].p);
@@ -256,21 +296,38 @@ template <class T, int m> void run(T* y, const T* x, const T* w, const T* bias, 
     // Output transform, L tiles at a time; lanes past nt were never written and are dropped.
     for (int64_t g = 0; g < nt; g += L) {
       for (int64_t k = 0; k < K; ++k) {
-        Lanes<T> mv[a2], tv[m * a], yv[m * m];
+        Lanes<Packet> mv[a2], tv[m * a], yv[m * m];
         for (int e = 0; e < a2; ++e) mv[e].p = ei::ploadu<Packet>(mo + (e * Kp + k) * block + g);
         for (int j = 0; j < a; ++j) W::out(mv + j, a, tv + j, a);          // Aᵀ·M (m×α)
         for (int i = 0; i < m; ++i) W::out(tv + i * a, 1, yv + i * m, 1);  // ·A   (m×m)
-        alignas(64) T out[m * m][L];
         const Packet bk = ei::pset1<Packet>(bias ? bias[k] : T(0));
-        for (int e = 0; e < m * m; ++e) ei::pstore(out[e], ei::padd(yv[e].p, bk));
         const int lanes = static_cast<int>(std::min<int64_t>(L, nt - g));
+        // out[l][i·m + j]: tile l's outputs. With m² = L (F(4×4), f32 on AVX-512) a register
+        // transpose turns the packets of each output pixel into one packet per tile, whose rows
+        // are copied whole; otherwise they are picked lane by lane.
+        alignas(64) T out[L][L > m * m ? L : m * m];
+        if constexpr (m * m == L) {
+          ei::PacketBlock<Packet, L> blk;
+          for (int e = 0; e < L; ++e) blk.packet[e] = ei::padd(yv[e].p, bk);
+          ei::ptranspose(blk);
+          for (int l = 0; l < lanes; ++l) ei::pstore(out[l], blk.packet[l]);
+        } else {
+          alignas(64) T px[m * m][L];
+          for (int e = 0; e < m * m; ++e) ei::pstore(px[e], ei::padd(yv[e].p, bk));
+          for (int l = 0; l < lanes; ++l)
+            for (int e = 0; e < m * m; ++e) out[l][e] = px[e][l];
+        }
         for (int l = 0; l < lanes; ++l) {
           const int64_t t = t0 + g + l, n = t / per_image, r = t % per_image;
           const int64_t p0 = r / cols * m, q0 = r % cols * m;
           const int hi = static_cast<int>(std::min<int64_t>(m, s.P - p0)), wi = static_cast<int>(std::min<int64_t>(m, s.Q - q0));
           T* yt = y + ((n * K + k) * s.P + p0) * s.Q + q0;
-          for (int i = 0; i < hi; ++i)
-            for (int j = 0; j < wi; ++j) yt[i * s.Q + j] = out[i * m + j][l];
+          if (wi == m) {
+            for (int i = 0; i < hi; ++i) std::memcpy(yt + i * s.Q, out[l] + i * m, m * sizeof(T));
+          } else {
+            for (int i = 0; i < hi; ++i)
+              for (int j = 0; j < wi; ++j) yt[i * s.Q + j] = out[l][i * m + j];
+          }
         }
       }
     }
@@ -322,7 +379,7 @@ template <class T, int m> void run_bwd_weight(T* dw, const T* x, const T* dy, co
               for (int j = 0; j < m; ++j)
                 d[i * m + j][l] = live && at[l].h0 + i < s.P && at[l].w0 + j < s.Q ? p[i * s.Q + j] : T(0);
           }
-          Lanes<T> yv[m * m], tv[a * m], mv[a2];
+          Lanes<Packet> yv[m * m], tv[a * m], mv[a2];
           for (int e = 0; e < m * m; ++e) yv[e].p = ei::pload<Packet>(d[e]);
           for (int j = 0; j < m; ++j) W::out_adjoint(yv + j, m, tv + j, m);      // A·dy   (α×m)
           for (int i = 0; i < a; ++i) W::out_adjoint(tv + i * m, 1, mv + i * a, 1);  // ·Aᵀ (α×α)
