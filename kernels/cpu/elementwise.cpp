@@ -119,7 +119,10 @@ template <class T> void sum_to(T* y, int64_t y_numel, const T* x, const Strided&
         rr /= s.dims[d];
       }
       const T* p = x + off;
-      for (int64_t i = 0; i < inner; ++i) acc += p[i];
+      double run = 0;  // one vectorised run (a lone double chain was 4% of an evaluation step)
+#pragma omp simd reduction(+ : run)
+      for (int64_t i = 0; i < inner; ++i) run += p[i];
+      acc += run;
     }
     y[o] = static_cast<T>(acc);
   }

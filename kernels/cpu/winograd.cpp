@@ -128,6 +128,11 @@ template <> struct Winograd<4> {
   }
 };
 
+// The α² slices of a block's scratch start one cache line past a multiple of their size: at
+// 128 channels a slice is a multiple of 4 KiB, and 36 streams with that stride all fall into
+// the same L1 sets.
+template <class T> int64_t skewed(int64_t n) { return n + 64 / static_cast<int64_t>(sizeof(T)); }
+
 // Where a block's lane of tiles reads its patch and writes its outputs.
 struct TileAt {
   int64_t n = -1, h0 = 0, w0 = 0;  // sample (−1: past the last tile), patch origin (may be < 0)
@@ -268,27 +273,30 @@ template <class T, int m> void run(T* y, const T* x, const T* w, const T* bias, 
     }
   }
 
-  // Blocks of whole panels; smaller ones when there are too few to keep every thread busy.
+  // Blocks of one or two panels, whichever leaves the busiest thread the fewest tiles (a small
+  // batch's few blocks otherwise split unevenly: 280 tiles are 5 blocks of 64, 3 on one thread).
   const int64_t threads = omp_get_max_threads();
-  const int64_t block = std::clamp<int64_t>(round_up((tiles + threads - 1) / threads, NR), NR, 2 * NR);
+  auto busiest = [&](int64_t b) { return ((tiles + b - 1) / b + threads - 1) / threads * b; };
+  const int64_t block = busiest(NR) < busiest(2 * NR) ? NR : 2 * NR;
   const int64_t blocks = (tiles + block - 1) / block, panels = block / NR;
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {
-    T* v = scratch<T, 12>(static_cast<size_t>(a2 * panels * C * NR));  // [e][panel][c][NR]
-    T* mo = scratch<T, 13>(static_cast<size_t>(a2 * Kp * block));      // [e][k][block]
+    const int64_t ve_stride = skewed<T>(panels * C * NR), me_stride = skewed<T>(Kp * block);
+    T* v = scratch<T, 12>(static_cast<size_t>(a2 * ve_stride));   // [e][panel][c][NR]
+    T* mo = scratch<T, 13>(static_cast<size_t>(a2 * me_stride));  // [e][k][block]
     const int64_t t0 = b * block, nt = std::min(block, tiles - t0);
-    input_transform<T, m>(x, s, tl, t0, nt, panels * C * NR, NR,
+    input_transform<T, m>(x, s, tl, t0, nt, ve_stride, NR,
                           [&](int64_t g) { return v + (g / NR * C) * NR + g % NR; });
 
     // The α² products M[e] = U[e]·V[e], K × nt each.
     for (int e = 0; e < a2; ++e)
       for (int64_t p = 0; p * NR < nt; ++p) {
-        const T* ve = v + (e * panels + p) * C * NR;
+        const T* ve = v + e * ve_stride + p * C * NR;
         const int nr = static_cast<int>(std::min<int64_t>(NR, nt - p * NR));
         for (int64_t ir = 0; ir < K; ir += MR)
           for (int64_t pc = 0; pc < C; pc += kKc) {
             const int64_t kc = std::min(kKc, C - pc);
-            micro_tile(kc, upack + e * Kp * C + pc * Kp + ir * kc, ve + pc * NR, mo + (e * Kp + ir) * block + p * NR,
+            micro_tile(kc, upack + e * Kp * C + pc * Kp + ir * kc, ve + pc * NR, mo + e * me_stride + ir * block + p * NR,
                        block, pc > 0, static_cast<int>(std::min<int64_t>(MR, K - ir)), nr);
           }
       }
@@ -297,7 +305,7 @@ template <class T, int m> void run(T* y, const T* x, const T* w, const T* bias, 
     for (int64_t g = 0; g < nt; g += L) {
       for (int64_t k = 0; k < K; ++k) {
         Lanes<Packet> mv[a2], tv[m * a], yv[m * m];
-        for (int e = 0; e < a2; ++e) mv[e].p = ei::ploadu<Packet>(mo + (e * Kp + k) * block + g);
+        for (int e = 0; e < a2; ++e) mv[e].p = ei::ploadu<Packet>(mo + e * me_stride + k * block + g);
         for (int j = 0; j < a; ++j) W::out(mv + j, a, tv + j, a);          // Aᵀ·M (m×α)
         for (int i = 0; i < m; ++i) W::out(tv + i * a, 1, yv + i * m, 1);  // ·A   (m×m)
         const Packet bk = ei::pset1<Packet>(bias ? bias[k] : T(0));
@@ -358,11 +366,12 @@ template <class T, int m> void run_bwd_weight(T* dw, const T* x, const T* dy, co
     const int64_t th = omp_get_thread_num(), b0 = blocks * th / team, b1 = blocks * (th + 1) / team;
     T* du = part + th * a2 * kc_all;  // [e][k][c]
     std::fill(du, du + a2 * kc_all, T(0));
-    T* v = scratch<T, 12>(static_cast<size_t>(a2 * C * block));   // [e][c][block]
-    T* dm = scratch<T, 13>(static_cast<size_t>(a2 * K * block));  // [e][k][block]
+    const int64_t ve_stride = skewed<T>(C * block), me_stride = skewed<T>(K * block);
+    T* v = scratch<T, 12>(static_cast<size_t>(a2 * ve_stride));   // [e][c][block]
+    T* dm = scratch<T, 13>(static_cast<size_t>(a2 * me_stride));  // [e][k][block]
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t t0 = b * block, nt = std::min(block, tl.count - t0);
-      input_transform<T, m>(x, s, tl, t0, nt, C * block, block, [&](int64_t g) { return v + g; });
+      input_transform<T, m>(x, s, tl, t0, nt, ve_stride, block, [&](int64_t g) { return v + g; });
       // M = A·dy·Aᵀ, L tiles at a time (lanes past nt are 0, so they add nothing).
       for (int64_t g = 0; g < nt; g += L) {
         TileAt at[L];
@@ -383,14 +392,14 @@ template <class T, int m> void run_bwd_weight(T* dw, const T* x, const T* dy, co
           for (int e = 0; e < m * m; ++e) yv[e].p = ei::pload<Packet>(d[e]);
           for (int j = 0; j < m; ++j) W::out_adjoint(yv + j, m, tv + j, m);      // A·dy   (α×m)
           for (int i = 0; i < a; ++i) W::out_adjoint(tv + i * m, 1, mv + i * a, 1);  // ·Aᵀ (α×α)
-          for (int e = 0; e < a2; ++e) ei::pstoreu(dm + (e * K + k) * block + g, mv[e].p);
+          for (int e = 0; e < a2; ++e) ei::pstoreu(dm + e * me_stride + k * block + g, mv[e].p);
         }
       }
       const int64_t live = round_up(nt, L);  // whole packets: the zero lanes past nt add nothing
       for (int e = 0; e < a2; ++e) {
         Eigen::Map<Mat> due(du + e * kc_all, K, C);
-        const Strided me(dm + e * K * block, K, live, Eigen::OuterStride<>(block));
-        const Strided ve(v + e * C * block, C, live, Eigen::OuterStride<>(block));
+        const Strided me(dm + e * me_stride, K, live, Eigen::OuterStride<>(block));
+        const Strided ve(v + e * ve_stride, C, live, Eigen::OuterStride<>(block));
         due.noalias() += me * ve.transpose();
       }
     }
