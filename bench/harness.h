@@ -41,7 +41,8 @@ std::vector<double> gemm_reference(const std::vector<float>& a, const std::vecto
 // The `bytes` and `FLOPS` counters (per call; either may be 0 for none).
 void set_rates(benchmark::State& st, double bytes, double flops = 0);
 
-// The timing loop of a CPU twin: fn per iteration, its writes kept (ClobberMemory).
+// The timing loop of a CPU twin: fn once untimed, then per iteration, its writes kept
+// (ClobberMemory).
 void timed_cpu(benchmark::State& st, const std::function<void()>& fn, double bytes, double flops = 0);
 
 // Registration: the timing mode and unit of each side. BENCHMARK(f)->Apply(shapes)->Apply(on_cpu).
