@@ -48,8 +48,9 @@ inline const char* conv_algo_name(ConvAlgo a) {
 namespace cpu {
 void set_conv_algo(ConvAlgo a);
 ConvAlgo conv_algo();
-// The algorithm the setting gives a forward convolution of shape s (never automatic).
-ConvAlgo conv_algo_for(const Conv2dShape& s);
+// The algorithm the setting gives the forward convolution of shape s, or (weight_gradient) its
+// weight gradient (never automatic). The input gradient is the forward of the flipped shape.
+ConvAlgo conv_algo_for(const Conv2dShape& s, bool weight_gradient = false);
 // How many CPU convolutions (forward, input and weight gradient) each algorithm has run in this
 // process, indexed like kConvAlgos (automatic stays 0): what report.json records as in use.
 void conv_algo_calls(int64_t out[4]);

@@ -60,8 +60,8 @@ void add_common_flags(CLI::App* app, CommonFlags& f, bool with_out) {
                 "CUDA: let cuDNN and cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error; "
                 "off by default so results match the CPU)");
   app->add_option("--conv-algo", f.conv_algo,
-                  "CPU: the algorithm for 3×3 stride-1 convolutions: auto (Winograd where both sides have 32 or more "
-                  "channels: F(4×4,3×3), F(2×2,3×3) on maps under 8×8; else im2col), im2col (the reference GEMM), winograd2 or winograd4 (F(2×2,3×3), "
+                  "CPU: the algorithm for 3×3 stride-1 convolutions: auto (Winograd where both sides have 16 or more "
+                  "channels, F(4×4,3×3) or F(2×2,3×3) by map size and direction, measured; else im2col), im2col (the reference GEMM), winograd2 or winograd4 (F(2×2,3×3), "
                   "F(4×4,3×3); slightly more rounding)")
       ->capture_default_str();
   app->add_option("--seed", f.seed, "Run seed: every random stream derives from it")->capture_default_str();

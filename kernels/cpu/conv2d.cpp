@@ -406,17 +406,22 @@ void conv_algo_calls(int64_t out[4]) {
   for (int i = 0; i < 4; ++i) out[i] = g_calls[i].load();
 }
 
-ConvAlgo conv_algo_for(const Conv2dShape& s) {
+ConvAlgo conv_algo_for(const Conv2dShape& s, bool weight_gradient) {
   const ConvAlgo a = g_algo.load(std::memory_order_relaxed);
   if (a == ConvAlgo::im2col || !winograd_fits(s)) return ConvAlgo::im2col;
   if (a != ConvAlgo::automatic) return a;
-  // The measured rule (bench/RESULTS.md, 2026-12-03, all three directions): below 32 channels
-  // on either side the α² products are too thin to pay for the transforms (16→16 at 32×32:
-  // im2col 1.5× faster; 32→32 at 16×16: F(4×4) 1.0–1.2× faster); on maps under 8×8 one F(4×4)
-  // tile is mostly padding (512→512 at 4×4: F(2×2) 2.9× im2col, F(4×4) 1.5×); else F(4×4)
-  // (128→128: 1.5–2.0× im2col, F(2×2) 1.1–1.4×).
-  if (s.C < 32 || s.K < 32) return ConvAlgo::im2col;
-  return s.P < 8 || s.Q < 8 ? ConvAlgo::winograd2 : ConvAlgo::winograd4;
+  // The measured rule (bench/RESULTS.md, 2026-12-03, the table of every shape and direction).
+  // Below 16 channels on either side the α² products are too thin to pay for the transforms
+  // (3→128 at 32×32: im2col 2–2.4× faster than F(4×4); 16→16: F(4×4) 1.06× forward, 1.4× weight
+  // gradient). The forward and input gradient: F(4×4) from 8×8 maps up (128→128: 1.9–2.7× im2col),
+  // F(2×2) below, where one F(4×4) tile is mostly padding (512→512 at 4×4: F(2×2) 2.6–2.7×,
+  // F(4×4) 1.3–1.5×). The weight gradient sums its products over tiles and gains less: F(4×4)
+  // from 16×16 up (1.4–1.7×), F(2×2) at 8×8 (128→128: 1.2×, F(4×4) 1.05×), im2col below (512→512
+  // at 4×4: F(2×2) 0.87×).
+  if (s.C < 16 || s.K < 16) return ConvAlgo::im2col;
+  const int64_t side = std::min(s.P, s.Q);
+  if (!weight_gradient) return side < 8 ? ConvAlgo::winograd2 : ConvAlgo::winograd4;
+  return side < 8 ? ConvAlgo::im2col : side < 16 ? ConvAlgo::winograd2 : ConvAlgo::winograd4;
 }
 
 template <class T> void conv2d_fwd(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s) {
@@ -483,7 +488,7 @@ template <class T> void conv2d_bwd_data(T* dx, const T* dy, const T* w, const Co
 }
 
 template <class T> void conv2d_bwd_weight(T* dw, const T* x, const T* dy, const Conv2dShape& s) {
-  if (const ConvAlgo a = conv_algo_for(s); a != ConvAlgo::im2col) {
+  if (const ConvAlgo a = conv_algo_for(s, /*weight_gradient=*/true); a != ConvAlgo::im2col) {
     g_calls[static_cast<int>(a)].fetch_add(1, std::memory_order_relaxed);
     winograd_conv3x3_bwd_weight(dw, x, dy, s, a == ConvAlgo::winograd2 ? 2 : 4);
     return;

@@ -8,10 +8,15 @@
 //
 // Layout: U[e] = the transformed weights for e ∈ [0, α²), each packed once per call in the
 // micro-tile's A format (kernels/cpu/gemm_tile.h). Tiles (n, tile row, tile column) are taken
-// in blocks; a block's transformed input V[e] is written straight in the B-panel format
-// (NR tiles wide, channel-major), the products go to M[e] (K × block), and the output
-// transform reads M[e] lane-parallel, one packet of tiles at a time. Blocks are independent, so
-// every output is computed the same way whatever the thread count or block size.
+// in blocks; a block's input is zero-padded once, its transformed input V[e] is written
+// straight in the B-panel format (NR tiles wide, channel-major), the products go to M[e]
+// (K × block), and the output transform reads M[e] lane-parallel, one packet of tiles at a time.
+// Blocks are independent, so every output is computed the same way whatever the thread count or
+// block size. The weight gradient (run_bwd_weight) reuses the input transform and sums α²
+// products over the tiles.
+//
+// Measured against im2col in bench/RESULTS.md (2026-12-03); the rule that picks between them is
+// conv_algo_for in kernels/cpu/conv2d.cpp.
 #include "kernels/cpu/winograd.h"
 
 #include <omp.h>
@@ -133,9 +138,9 @@ template <> struct Winograd<4> {
 // the same L1 sets.
 template <class T> int64_t skewed(int64_t n) { return n + 64 / static_cast<int64_t>(sizeof(T)); }
 
-// Where a block's lane of tiles reads its patch and writes its outputs.
+// Where a lane of the weight gradient's dy transform reads its m×m tile of dy.
 struct TileAt {
-  int64_t n = -1, h0 = 0, w0 = 0;  // sample (−1: past the last tile), patch origin (may be < 0)
+  int64_t n = -1, h0 = 0, w0 = 0;  // sample (−1: past the last tile), the tile's first output
 };
 
 // The tiles of a shape: rows × cols per image, numbered image by image, row by row.

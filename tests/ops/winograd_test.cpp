@@ -156,7 +156,11 @@ TEST(Winograd, AutomaticRule) {
   EXPECT_EQ(conv_algo_for(shape(64, 512, 4, 4, 512, 1)), ConvAlgo::winograd2);  // one F(4×4) tile: mostly padding
   EXPECT_EQ(conv_algo_for(shape(256, 1, 28, 28, 128, 3)), ConvAlgo::im2col);   // pad 3: cannot
   EXPECT_EQ(conv_algo_for(shape(256, 3, 32, 32, 128, 1)), ConvAlgo::im2col);   // 3 channels: too thin
-  EXPECT_EQ(conv_algo_for(shape(256, 16, 32, 32, 16, 1)), ConvAlgo::im2col);
+  EXPECT_EQ(conv_algo_for(shape(256, 16, 32, 32, 16, 1)), ConvAlgo::winograd4);
+  // The weight gradient gains less from Winograd: F(2×2) at 8×8, im2col below.
+  EXPECT_EQ(conv_algo_for(shape(256, 128, 16, 16, 128, 1), true), ConvAlgo::winograd4);
+  EXPECT_EQ(conv_algo_for(shape(256, 128, 8, 8, 128, 1), true), ConvAlgo::winograd2);
+  EXPECT_EQ(conv_algo_for(shape(64, 512, 4, 4, 512, 1), true), ConvAlgo::im2col);
   Conv2dShape strided = shape(2, 64, 16, 16, 64, 1);
   strided.stride = 2;
   EXPECT_EQ(conv_algo_for(strided), ConvAlgo::im2col);
