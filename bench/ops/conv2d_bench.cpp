@@ -1,5 +1,7 @@
 // The conv2d family at ConvNet-3's shapes: batch 256, 128→128 channels, 3×3 with padding 1 on
-// 32×32, 16×16 and 8×8 maps, and the Fashion-MNIST first layer (1→128, 28×28, padding 3).
+// 32×32, 16×16 and 8×8 maps, and the Fashion-MNIST first layer (1→128, 28×28, padding 3); on
+// the CPU also wider and thinner ones (VGG11 / ResNet18 widths, CIFAR's 3-channel first
+// layer), each under every algorithm that can run it (the `algo` argument, kConvAlgos' index).
 // Shape letters: N batch, C in channels, H×W input, K out channels.
 //   CPU   the ops (engine/ops/conv2d: im2col + GEMM, or Winograd for fwd and dx), each first
 //         checked against a naive loop at N = 1 and the same C, H, K, pad;
