@@ -70,19 +70,7 @@ struct Padded {
 };
 template <class T> Padded pad_image(T* xp, const T* x, const Conv2dShape& s) {
   const Padded g{(s.P - 1) * s.stride + s.R, (s.Q - 1) * s.stride + s.S};
-  for (int64_t c = 0; c < s.C; ++c)
-    for (int64_t i = 0; i < g.Hp; ++i) {
-      T* d = xp + (c * g.Hp + i) * g.Wp;
-      const int64_t ih = i - s.pad;
-      if (ih < 0 || ih >= s.H) {
-        std::fill(d, d + g.Wp, T(0));
-        continue;
-      }
-      const int64_t j0 = std::clamp<int64_t>(s.pad, 0, g.Wp), j1 = std::clamp<int64_t>(s.W + s.pad, j0, g.Wp);
-      std::fill(d, d + j0, T(0));
-      std::memcpy(d + j0, x + (c * s.H + ih) * s.W + (j0 - s.pad), static_cast<size_t>(j1 - j0) * sizeof(T));
-      std::fill(d + j1, d + g.Wp, T(0));
-    }
+  for (int64_t c = 0; c < s.C; ++c) pad_plane(xp + c * g.Hp * g.Wp, x + c * s.hw(), s.H, s.W, g.Hp, g.Wp, s.pad);
   return g;
 }
 
@@ -387,10 +375,15 @@ void dw_range(T* dw, const T* x, const T* dy, const Conv2dShape& s, int64_t n0, 
 std::atomic<ConvAlgo> g_algo{ConvAlgo::automatic};
 std::atomic<int64_t> g_calls[4];
 
+// a, counted as one more convolution run by it (conv_algo_calls).
+ConvAlgo counted(ConvAlgo a) {
+  g_calls[static_cast<int>(a)].fetch_add(1, std::memory_order_relaxed);
+  return a;
+}
+
 // The forward convolution of shape s by the algorithm the setting gives it.
 template <class T> void conv_any(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s, const T* wpack) {
-  const ConvAlgo a = conv_algo_for(s);
-  g_calls[static_cast<int>(a)].fetch_add(1, std::memory_order_relaxed);
+  const ConvAlgo a = counted(conv_algo_for(s));
   if (a == ConvAlgo::im2col) {
     conv_packed(y, x, wpack, bias, s);
   } else {
@@ -462,7 +455,7 @@ template <class T> void conv2d_bwd_data(T* dx, const T* dy, const T* w, const Co
     conv_any(dx, dy, wf, static_cast<const T*>(nullptr), f, static_cast<const T*>(wpack));
     return;
   }
-  g_calls[static_cast<int>(ConvAlgo::im2col)].fetch_add(1, std::memory_order_relaxed);
+  counted(ConvAlgo::im2col);
   T* wpack = nullptr;
   if (!narrow<T>(crs)) {
     T* wt = scratch<T, 6>(static_cast<size_t>(crs * s.K));  // wᵀ, CRS×K
@@ -488,12 +481,10 @@ template <class T> void conv2d_bwd_data(T* dx, const T* dy, const T* w, const Co
 }
 
 template <class T> void conv2d_bwd_weight(T* dw, const T* x, const T* dy, const Conv2dShape& s) {
-  if (const ConvAlgo a = conv_algo_for(s, /*weight_gradient=*/true); a != ConvAlgo::im2col) {
-    g_calls[static_cast<int>(a)].fetch_add(1, std::memory_order_relaxed);
+  if (const ConvAlgo a = counted(conv_algo_for(s, /*weight_gradient=*/true)); a != ConvAlgo::im2col) {
     winograd_conv3x3_bwd_weight(dw, x, dy, s, a == ConvAlgo::winograd2 ? 2 : 4);
     return;
   }
-  g_calls[static_cast<int>(ConvAlgo::im2col)].fetch_add(1, std::memory_order_relaxed);
   constexpr int64_t NR = Tile<T>::NR;
   const int64_t crs = s.crs(), kcrs = s.K * crs, panels = (crs + NR - 1) / NR;
   const int threads = omp_get_max_threads();

@@ -14,6 +14,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -123,6 +124,23 @@ template <class T> void pack_a(T* dst, const T* src, int64_t lda, int64_t M, int
   }
 }
 
+
+// dst (hp × wp) = the H × W plane src shifted by pad rows and columns, zero outside it (a
+// negative pad crops): the padded copy both convolution routes read without bounds checks.
+template <class T> void pad_plane(T* dst, const T* src, int64_t H, int64_t W, int64_t hp, int64_t wp, int64_t pad) {
+  for (int64_t i = 0; i < hp; ++i) {
+    T* d = dst + i * wp;
+    const int64_t ih = i - pad;
+    if (ih < 0 || ih >= H) {
+      std::fill(d, d + wp, T(0));
+      continue;
+    }
+    const int64_t j0 = std::clamp<int64_t>(pad, 0, wp), j1 = std::clamp<int64_t>(W + pad, j0, wp);
+    std::fill(d, d + j0, T(0));
+    std::memcpy(d + j0, src + ih * W + (j0 - pad), static_cast<size_t>(j1 - j0) * sizeof(T));
+    std::fill(d + j1, d + wp, T(0));
+  }
+}
 
 }  // namespace
 }  // namespace loco::kernels::cpu

@@ -163,22 +163,8 @@ PaddedBlock<T> pad_block(const T* x, const Conv2dShape& s, const Tiling& tl, int
   const int64_t hp = tl.rows * m + 2, wp = tl.cols * m + 2, plane = hp * wp;
   // A row of a patch is read a whole packet wide: up to a packet past the last plane.
   T* xp = scratch<T, 15>(static_cast<size_t>((n1 - n0) * s.C * plane + 2 * Tile<T>::L));
-  for (int64_t nc = 0; nc < (n1 - n0) * s.C; ++nc) {
-    const T* src = x + (n0 * s.C + nc) * s.hw();
-    T* dst = xp + nc * plane;
-    for (int64_t i = 0; i < hp; ++i) {
-      T* row = dst + i * wp;
-      const int64_t h = i - s.pad;
-      if (h < 0 || h >= s.H) {
-        std::fill(row, row + wp, T(0));
-        continue;
-      }
-      const int64_t j0 = std::min<int64_t>(s.pad, wp), j1 = std::clamp<int64_t>(s.W + s.pad, j0, wp);
-      std::fill(row, row + j0, T(0));
-      std::memcpy(row + j0, src + h * s.W + (j0 - s.pad), static_cast<size_t>(j1 - j0) * sizeof(T));
-      std::fill(row + j1, row + wp, T(0));
-    }
-  }
+  for (int64_t nc = 0; nc < (n1 - n0) * s.C; ++nc)
+    pad_plane(xp + nc * plane, x + (n0 * s.C + nc) * s.hw(), s.H, s.W, hp, wp, s.pad);
   std::fill(xp + (n1 - n0) * s.C * plane, xp + (n1 - n0) * s.C * plane + 2 * Tile<T>::L, T(0));
   return {xp, n0, hp, wp};
 }
